@@ -1,0 +1,422 @@
+"""The deployment file: its typed, frozen model and the loader that reports errors.
+
+One YAML file describes the whole fleet. It is validated completely before any
+cdktf module is imported or anything is written, and every problem is reported
+as one line, ``error: <file>: <field path>: <what is allowed>``, so that a typo
+in a pull request is caught by `cdktf synth` with a message that says what to fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from constructs_lib import gcp_regions, naming
+
+DEFAULT_CONFIG_PATH = "config/default.yaml"
+
+
+class ConfigError(Exception):
+    """A deployment file (or an environment variable) that cannot be used.
+
+    ``str(error)`` is the one line the app prints: ``error: <source>: <field>: <message>``.
+    """
+
+    def __init__(self, source: str, field: str, message: str) -> None:
+        self.source = source
+        self.field = field
+        self.message = message
+        where = f"{source}: {field}" if field else source
+        super().__init__(f"error: {where}: {message}")
+
+
+class _Model(BaseModel):
+    """Strict base: unknown keys are errors, values are not coerced, models are frozen."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, regex_engine="python-re")
+
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]{0,14}[a-z0-9])?$")]
+"""Prefix of every resource name: 1-16 characters, so the longest derived name fits 63."""
+
+ProjectId = Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")]
+Domain = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(?=.{4,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+    ),
+]
+MachineType = Annotated[
+    str,
+    StringConstraints(pattern=r"^(a2|a3|a4|a4x|g2|g4|n1)-[a-z0-9]+(-[a-z0-9]+)*$"),
+]
+"""A GPU machine type: the accelerator-optimized families, or N1 with an attached GPU."""
+
+RelativePath = Annotated[str, StringConstraints(pattern=r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+$")]
+HttpPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/-]*$")]
+HeaderName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9]{0,62}$")]
+
+
+class LocalState(_Model):
+    """State files on the machine that runs `cdktf deploy`, one per stack.
+
+    ``directory`` is relative to the folder that holds the output directory
+    (normally the project root), never absolute, so the JSON stays portable.
+    """
+
+    backend: Literal["local"]
+    directory: RelativePath = "terraform-state"
+
+
+class GcsState(_Model):
+    """One GCS bucket shared by the team; every stack keeps its state at ``<prefix>/<stack>``."""
+
+    backend: Literal["gcs"]
+    bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$")]
+    prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_./]*[A-Za-z0-9]$")]
+    impersonate_service_account: (
+        Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]@[-a-z0-9.]+\.iam\.gserviceaccount\.com$")]
+        | None
+    ) = None
+
+
+class TfcState(_Model):
+    """Terraform Cloud / HCP Terraform: one workspace per stack, ``<workspace_prefix>-<stack>``."""
+
+    backend: Literal["tfc"]
+    organization: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_]{0,39}$")]
+    workspace_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_]{0,60}$")]
+    hostname: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] = "app.terraform.io"
+    project: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 _-]{3,40}$")] | None = None
+
+    @model_validator(mode="after")
+    def _workspace_names_fit(self) -> TfcState:
+        # The longest stack name is region-northamerica-northeast2 (30 characters); TFC allows 90.
+        if len(self.workspace_prefix) + 1 + 30 > 90:
+            raise ValueError("workspace_prefix: too long: workspace names must stay within 90 characters")
+        return self
+
+
+StateConfig = Annotated[Union[LocalState, GcsState, TfcState], Field(discriminator="backend")]
+
+
+class InferenceServer(_Model):
+    """The OpenAI-compatible server every GPU VM runs, as a container (vLLM by default)."""
+
+    image: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9._/:@]*$")] = "vllm/vllm-openai:v0.11.0"
+    model: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9._/]*$")] = "Qwen/Qwen2.5-7B-Instruct"
+    port: Annotated[int, Field(ge=1024, le=65535)] = 8000
+    health_path: HttpPath = "/health"
+    args: tuple[Annotated[str, StringConstraints(pattern=r"^[-A-Za-z0-9_.=:/,]+$")], ...] = ()
+    model_load_seconds: Annotated[int, Field(ge=60, le=3600)] = 1200
+    """How long a new VM may take to install drivers, pull the image and load the model
+    before autohealing judges it; becomes the MIG's autohealing initial delay."""
+
+
+class RateLimit(_Model):
+    """Cloud Armor throttle per client: requests allowed per interval before HTTP 429."""
+
+    requests: Annotated[int, Field(ge=1, le=1_000_000)] = 120
+    interval_sec: Literal[10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600] = 60
+    key: Literal["IP", "HTTP_HEADER"] = "IP"
+    header_name: HeaderName | None = None
+
+    @model_validator(mode="after")
+    def _header_key_needs_name(self) -> RateLimit:
+        if (self.key == "HTTP_HEADER") != (self.header_name is not None):
+            raise ValueError("header_name: required exactly when key is HTTP_HEADER")
+        return self
+
+
+class Frontend(_Model):
+    """Settings of the global HTTPS endpoint, chosen for long, streamed LLM responses."""
+
+    request_timeout_sec: Annotated[int, Field(ge=600, le=86400)] = 900
+    connection_draining_sec: Annotated[int, Field(ge=600, le=3600)] = 900
+    log_sample_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+    session_affinity_header: HeaderName | None = None
+    """Requests with the same value of this header go to the same server (KV-cache reuse)."""
+    ssl_profile: Literal["MODERN", "RESTRICTED"] = "MODERN"
+    max_rate_per_instance: Annotated[float, Field(gt=0, le=10_000)] = 8.0
+    """Requests per second one GPU VM is sized for; the RATE balancing mode's capacity."""
+    rate_limit: RateLimit = RateLimit()
+
+    @model_validator(mode="after")
+    def _draining_covers_requests(self) -> Frontend:
+        if self.connection_draining_sec < min(self.request_timeout_sec, 3600):
+            raise ValueError(
+                "connection_draining_sec: must be at least request_timeout_sec (up to 3600) "
+                "so scale-in and rollouts do not cut streams"
+            )
+        return self
+
+
+class Autoscaling(_Model):
+    """What the regional autoscaler follows: LB serving capacity or a Cloud Monitoring metric."""
+
+    signal: Literal["load_balancing", "metric"] = "load_balancing"
+    target: Annotated[float, Field(gt=0)] = 0.8
+    metric: Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9_./:]*$")] | None = None
+    cooldown_sec: Annotated[int, Field(ge=60, le=3600)] | None = None
+
+    @model_validator(mode="after")
+    def _metric_named_when_used(self) -> Autoscaling:
+        if (self.signal == "metric") != (self.metric is not None):
+            raise ValueError("metric: required exactly when signal is metric")
+        if self.signal == "load_balancing" and self.target > 1:
+            raise ValueError("target: load_balancing target is a fraction of capacity, 0 < target <= 1")
+        return self
+
+
+class Accelerator(_Model):
+    """A GPU attached to an N1 machine type (accelerator-optimized types bundle theirs)."""
+
+    type: Annotated[str, StringConstraints(pattern=r"^nvidia-[a-z0-9-]+$")]
+    count: Literal[1, 2, 4, 8]
+
+
+class Region(_Model):
+    """One region's GPU capacity and its own load-balancer entry point."""
+
+    region: str
+    machine_type: MachineType
+    accelerator: Accelerator | None = None
+    min_replicas: Annotated[int, Field(ge=0, le=1000)]
+    max_replicas: Annotated[int, Field(ge=1, le=1000)]
+    capacity_scaler: float
+    zones: tuple[str, ...] | None = None
+    entry_point: Literal["internal", "external"] = "internal"
+    serving_cidr: str | None = None
+    proxy_only_cidr: str | None = None
+    autoscaling: Autoscaling = Autoscaling()
+
+    @field_validator("capacity_scaler")
+    @classmethod
+    def _capacity_in_range(cls, value: float) -> float:
+        if not (value == 0.0 or 0.1 <= value <= 1.0):
+            raise ValueError("must be 0 (drained) or between 0.1 and 1.0")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        if value not in gcp_regions.ZONES:
+            raise ValueError(f"unknown GCP region {value!r}; one of: {', '.join(sorted(gcp_regions.ZONES))}")
+        return value
+
+    @field_validator("serving_cidr", "proxy_only_cidr")
+    @classmethod
+    def _private_cidr(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            network = ipaddress.ip_network(value, strict=True)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a CIDR block such as 10.0.0.0/20") from None
+        if network.version != 4 or not network.is_private:
+            raise ValueError(f"{value!r} must be a private IPv4 range (RFC 1918)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Region:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("min_replicas: must not exceed max_replicas")
+        allowed = gcp_regions.ZONES[self.region]
+        for zone in self.zones or ():
+            if zone not in allowed:
+                raise ValueError(f"zones: {zone!r} is not a zone of {self.region}; one of: {', '.join(allowed)}")
+        if self.zones is not None and (not self.zones or len(set(self.zones)) != len(self.zones)):
+            raise ValueError("zones: list each zone once, at least one")
+        is_n1 = self.machine_type.startswith("n1-")
+        if is_n1 and self.accelerator is None:
+            raise ValueError("accelerator: required for N1 machine types (the GPU to attach)")
+        if not is_n1 and self.accelerator is not None:
+            raise ValueError("accelerator: only for N1 machine types; A2/A3/A4/G2/G4 bundle their GPUs")
+        if self.proxy_only_cidr is not None and ipaddress.ip_network(self.proxy_only_cidr).prefixlen > 26:
+            raise ValueError("proxy_only_cidr: must be /26 or larger")
+        return self
+
+    @property
+    def serving_range(self) -> str:
+        """The VM subnet's range: ``serving_cidr`` or the region's fixed default."""
+        return self.serving_cidr or naming.default_serving_cidr(self.region)
+
+    @property
+    def proxy_only_range(self) -> str:
+        """The proxy-only subnet's range: ``proxy_only_cidr`` or the region's fixed default."""
+        return self.proxy_only_cidr or naming.default_proxy_only_cidr(self.region)
+
+    @property
+    def zone_names(self) -> tuple[str, ...]:
+        """The zones the instance group spreads over: ``zones`` or all of the region's."""
+        return self.zones or gcp_regions.ZONES[self.region]
+
+
+class DeploymentConfig(_Model):
+    """The whole deployment: what `main.py` turns into the network, regional and global stacks."""
+
+    project_id: ProjectId
+    name: Name
+    domains: Annotated[tuple[Domain, ...], Field(min_length=1, max_length=100)]
+    state: StateConfig
+    regions: Annotated[tuple[Region, ...], Field(min_length=1)]
+    server: InferenceServer = InferenceServer()
+    frontend: Frontend = Frontend()
+
+    @model_validator(mode="after")
+    def _fleet_is_servable(self) -> DeploymentConfig:
+        seen: set[str] = set()
+        for position, region in enumerate(self.regions):
+            if region.region in seen:
+                raise _FieldError(f"regions[{position}].region", f"{region.region!r} is listed twice")
+            seen.add(region.region)
+        if all(region.capacity_scaler == 0 for region in self.regions):
+            raise _FieldError("regions", "every region is drained (capacity_scaler 0); keep at least one serving")
+        ranges = {}
+        for position, region in enumerate(self.regions):
+            ranges[f"regions[{position}].serving_cidr"] = region.serving_range
+            ranges[f"regions[{position}].proxy_only_cidr"] = region.proxy_only_range
+        clash = naming.overlapping(ranges)
+        if clash is not None:
+            raise _FieldError(clash[1], f"overlaps {clash[0]}; give each subnet its own range")
+        if len(set(self.domains)) != len(self.domains):
+            raise _FieldError("domains", "list each domain once")
+        return self
+
+
+class _FieldError(ValueError):
+    """A whole-model check that knows which field it is about."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that rejects a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    keys: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in keys:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        keys.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("local", "gcs", "tfc") and path == "state":
+            continue  # the discriminator's branch, not a key of the file
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _describe(error: dict[str, Any]) -> tuple[str, str]:
+    """Turn one pydantic error into (field path, what is allowed)."""
+    field = _field_path(error["loc"])
+    kind = error["type"]
+    context = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return field, "unknown key (check the spelling; see config/default.yaml for the keys)"
+    if kind == "missing":
+        return field, "required key is missing"
+    if kind == "string_pattern_mismatch":
+        return field, f"{error['input']!r} is not allowed (must match {context.get('pattern')})"
+    if kind == "union_tag_invalid":
+        return field + ".backend" if field else "backend", (
+            f"{context.get('tag')!r} is not a state backend; one of: local, gcs, tfc"
+        )
+    if kind == "union_tag_not_found":
+        return field + ".backend", "required key is missing (one of: local, gcs, tfc)"
+    if kind == "value_error":
+        cause = context.get("error")
+        if isinstance(cause, _FieldError):
+            return cause.field, str(cause)
+        message = str(cause) if cause is not None else error["msg"]
+        if ": " in message and message.split(": ", 1)[0].isidentifier():
+            sub_field, message = message.split(": ", 1)
+            field = f"{field}.{sub_field}" if field else sub_field
+        return field, message
+    if kind.endswith("_type") or kind in ("literal_error", "enum"):
+        expected = error["msg"].removeprefix("Input should be ").removeprefix("input should be ")
+        return field, f"{error['input']!r} is not allowed (expected {expected})"
+    return field, error["msg"]
+
+
+def parse_config(data: Any, source: str) -> DeploymentConfig:
+    """Validate an already-parsed deployment document; raise ConfigError on the first problem."""
+    if not isinstance(data, dict):
+        what = "empty" if data is None else f"a {type(data).__name__}"
+        raise ConfigError(source, "", f"the file is {what}; it must be a mapping of keys (see config/default.yaml)")
+    try:
+        # Through JSON so strict mode takes YAML lists for tuples; YAML dates become strings.
+        return DeploymentConfig.model_validate_json(json.dumps(data, default=str), strict=True)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        field, message = _describe(first)
+        raise ConfigError(source, field or "(top level)", message) from None
+
+
+def load_config(path: str | Path) -> DeploymentConfig:
+    """Read and validate a deployment file; raise ConfigError with one printable line."""
+    source = str(path)
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(source, "", "no such file (set DEPLOYMENT_CONFIG to a deployment file)")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(source, "", f"cannot be read: {error}") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(yaml)"
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(source, where, f"invalid YAML: {problem}") from None
+    return parse_config(data, source)
+
+
+_OUTDIR_PATTERN = re.compile(r"^[A-Za-z0-9._/-]+$")
+
+
+def output_directory(environ: dict[str, str]) -> str:
+    """The output directory from CDKTF_OUTDIR (set by the cdktf CLI), default ``cdktf.out``."""
+    outdir = environ.get("CDKTF_OUTDIR", "cdktf.out")
+    if not outdir or not _OUTDIR_PATTERN.match(outdir) or Path(outdir).resolve() == Path(outdir).resolve().parent:
+        raise ConfigError("environment", "CDKTF_OUTDIR", f"{outdir!r} is not a usable output directory path")
+    return outdir
+
+
+def config_path(environ: dict[str, str]) -> str:
+    """The deployment file from DEPLOYMENT_CONFIG, default ``config/default.yaml``."""
+    path = environ.get("DEPLOYMENT_CONFIG", DEFAULT_CONFIG_PATH)
+    if not path.strip():
+        raise ConfigError("environment", "DEPLOYMENT_CONFIG", "is empty; unset it or name a deployment file")
+    return path

@@ -1,0 +1,163 @@
+"""A region's own load balancer entry point: the only place a RegionBackendService belongs.
+
+A regional Application Load Balancer (internal for VPC callers, or external)
+in front of the region's serving pool, so a caller can pin a region (data
+residency, debugging, a region-local client) while the global endpoint keeps
+choosing the nearest healthy region. Envoy-based regional load balancers need
+the region's REGIONAL_MANAGED_PROXY subnet and a firewall rule admitting it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from cdktf_cdktf_provider_google.compute_address import ComputeAddress
+from cdktf_cdktf_provider_google.compute_forwarding_rule import ComputeForwardingRule
+from cdktf_cdktf_provider_google.compute_region_backend_service import (
+    ComputeRegionBackendService,
+    ComputeRegionBackendServiceBackend,
+)
+from cdktf_cdktf_provider_google.compute_region_health_check import ComputeRegionHealthCheck
+from cdktf_cdktf_provider_google.compute_region_target_http_proxy import ComputeRegionTargetHttpProxy
+from cdktf_cdktf_provider_google.compute_region_url_map import ComputeRegionUrlMap
+from cdktf_cdktf_provider_google.compute_subnetwork import ComputeSubnetwork
+from constructs import Construct
+
+from constructs_lib import naming
+from constructs_lib.config import Frontend, InferenceServer
+from constructs_lib.security import ServingPortFirewall
+
+BALANCING_MODE = "RATE"
+"""Shared with the global backend service: one instance group, one balancing mode."""
+
+SCHEMES = {"internal": "INTERNAL_MANAGED", "external": "EXTERNAL_MANAGED"}
+
+
+class RegionalEntryPoint(Construct):
+    """Proxy-only subnet, regional health check, RegionBackendService, URL map, proxy, forwarding rule."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name_prefix: str,
+        region: str,
+        kind: Literal["internal", "external"],
+        network: str,
+        serving_subnetwork: str,
+        proxy_only_range: str,
+        instance_group: str,
+        network_tag: str,
+        server: InferenceServer,
+        frontend: Frontend,
+    ) -> None:
+        super().__init__(scope, id_)
+        scheme = SCHEMES[kind]
+        proxy_only = ComputeSubnetwork(
+            self,
+            "proxy_only_subnet",
+            name=naming.resource_name(name_prefix, region, "proxy-only"),
+            region=region,
+            network=network,
+            ip_cidr_range=proxy_only_range,
+            purpose="REGIONAL_MANAGED_PROXY",
+            role="ACTIVE",
+        )
+        proxy_only.override_logical_id("proxy_only_subnet")
+        ServingPortFirewall(
+            self,
+            "allow_proxy_only",
+            name=naming.resource_name(name_prefix, region, "allow-proxy"),
+            network=network,
+            source_ranges=(proxy_only_range,),
+            target_tag=network_tag,
+            port=server.port,
+            description=f"Regional load balancer proxies in {region} to the inference servers",
+        )
+
+        health_check = ComputeRegionHealthCheck(
+            self,
+            "health_check",
+            name=naming.resource_name(name_prefix, region, "hc"),
+            region=region,
+            description="Takes a server out of the regional load balancer within seconds",
+            check_interval_sec=5,
+            timeout_sec=5,
+            healthy_threshold=2,
+            unhealthy_threshold=2,
+            http_health_check={"port": server.port, "request_path": server.health_path},
+            log_config={"enable": True},
+        )
+        health_check.override_logical_id("regional_health_check")
+
+        self.backend_service = ComputeRegionBackendService(
+            self,
+            "backend_service",
+            name=naming.resource_name(name_prefix, region, "backend"),
+            region=region,
+            load_balancing_scheme=scheme,
+            protocol="HTTP",
+            port_name=naming.NAMED_PORT,
+            timeout_sec=frontend.request_timeout_sec,
+            connection_draining_timeout_sec=frontend.connection_draining_sec,
+            health_checks=[health_check.id],
+            locality_lb_policy="LEAST_REQUEST",
+            backend=[
+                ComputeRegionBackendServiceBackend(
+                    group=instance_group,
+                    balancing_mode=BALANCING_MODE,
+                    max_rate_per_instance=frontend.max_rate_per_instance,
+                    capacity_scaler=1.0,
+                )
+            ],
+            log_config={"enable": True, "sample_rate": frontend.log_sample_rate},
+        )
+        self.backend_service.override_logical_id("regional_backend")
+
+        url_map = ComputeRegionUrlMap(
+            self,
+            "url_map",
+            name=naming.resource_name(name_prefix, region, "url-map"),
+            region=region,
+            default_service=self.backend_service.id,
+        )
+        url_map.override_logical_id("regional_url_map")
+        proxy = ComputeRegionTargetHttpProxy(
+            self,
+            "proxy",
+            name=naming.resource_name(name_prefix, region, "proxy"),
+            region=region,
+            url_map=url_map.id,
+        )
+        proxy.override_logical_id("regional_proxy")
+
+        address = ComputeAddress(
+            self,
+            "address",
+            name=naming.resource_name(name_prefix, region, "entry-ip"),
+            region=region,
+            address_type="INTERNAL" if kind == "internal" else "EXTERNAL",
+            subnetwork=serving_subnetwork if kind == "internal" else None,
+            network_tier=None if kind == "internal" else "PREMIUM",
+        )
+        address.override_logical_id("regional_address")
+        forwarding_rule = ComputeForwardingRule(
+            self,
+            "forwarding_rule",
+            name=naming.resource_name(name_prefix, region, "entry"),
+            region=region,
+            load_balancing_scheme=scheme,
+            ip_protocol="TCP",
+            port_range="80",
+            ip_address=address.id,
+            network=network,
+            subnetwork=serving_subnetwork if kind == "internal" else None,
+            network_tier=None if kind == "internal" else "PREMIUM",
+            target=proxy.id,
+            depends_on=[proxy_only],
+        )
+        forwarding_rule.override_logical_id("regional_forwarding_rule")
+
+        self.scheme: str = scheme
+        self.address: str = address.address

@@ -1,0 +1,201 @@
+"""A region's pool of GPU inference servers: template, managed instance group, autoscaler.
+
+The pool is what both load balancers send traffic to: the region's own entry
+point and the global backend service (which takes the group itself, never a
+regional backend service). It exports the group URL and its named port.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_google.compute_instance_template import (
+    ComputeInstanceTemplate,
+    ComputeInstanceTemplateDisk,
+    ComputeInstanceTemplateGuestAccelerator,
+    ComputeInstanceTemplateNetworkInterface,
+)
+from cdktf_cdktf_provider_google.compute_region_autoscaler import (
+    ComputeRegionAutoscaler,
+    ComputeRegionAutoscalerAutoscalingPolicyMetric,
+)
+from cdktf_cdktf_provider_google.compute_region_health_check import ComputeRegionHealthCheck
+from cdktf_cdktf_provider_google.compute_region_instance_group_manager import (
+    ComputeRegionInstanceGroupManager,
+    ComputeRegionInstanceGroupManagerNamedPort,
+    ComputeRegionInstanceGroupManagerVersion,
+)
+from constructs import Construct
+
+from constructs_lib import naming
+from constructs_lib.config import InferenceServer, Region
+
+BOOT_IMAGE = "projects/cos-cloud/global/images/family/cos-stable"
+"""Container-Optimized OS: signed NVIDIA drivers via ``cos-extensions``, Docker, Shielded VM."""
+BOOT_DISK_GB = 200
+SERVER_KEEPALIVE_SEC = 620
+"""Above the load balancers' fixed 600 s backend keepalive, so the server never closes first."""
+
+
+def startup_script(server: InferenceServer) -> str:
+    """The boot script of an inference VM: GPU driver, open serving port, run the server.
+
+    Container-Optimized OS drops inbound traffic by default, so the serving port
+    is opened in the host firewall; the cloud firewall still limits who reaches it.
+    """
+    server_args = shlex.join(("--model", server.model, "--host", "0.0.0.0", "--port", str(server.port), *server.args))
+    return "\n".join(
+        (
+            "#!/bin/bash",
+            "set -euo pipefail",
+            "cos-extensions install gpu -- --version=latest",
+            "mount --bind /var/lib/nvidia /var/lib/nvidia",
+            "mount -o remount,exec /var/lib/nvidia",
+            f"iptables -w -A INPUT -p tcp --dport {server.port} -j ACCEPT",
+            "mkdir -p /mnt/stateful_partition/model-cache",
+            "devices=$(for device in /dev/nvidia*; do printf -- '--device %s:%s ' \"$device\" \"$device\"; done)",
+            "docker rm -f inference-server 2>/dev/null || true",
+            "# shellcheck disable=SC2086",
+            "docker run --detach --restart=always --name inference-server --network host --ipc host \\",
+            "  --volume /var/lib/nvidia/lib64:/usr/local/nvidia/lib64 \\",
+            "  --volume /var/lib/nvidia/bin:/usr/local/nvidia/bin \\",
+            "  --volume /mnt/stateful_partition/model-cache:/root/.cache/huggingface \\",
+            "  --env LD_LIBRARY_PATH=/usr/local/nvidia/lib64 \\",
+            f"  --env VLLM_HTTP_TIMEOUT_KEEP_ALIVE={SERVER_KEEPALIVE_SEC} \\",
+            "  $devices \\",
+            f"  {shlex.quote(server.image)} {server_args}",
+            "",
+        )
+    )
+
+
+class ServingPool(Construct):
+    """GPU VMs behind a named port, healed when the server stops answering, scaled on load.
+
+    - GPU VMs cannot live-migrate: ``on_host_maintenance = TERMINATE``;
+    - no public IP (egress through Cloud NAT), Shielded VM, project SSH keys blocked;
+    - autohealing waits ``server.model_load_seconds`` for drivers and weights;
+    - rollouts surge new VMs first and never take serving VMs away.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name_prefix: str,
+        region: Region,
+        server: InferenceServer,
+        subnetwork: str,
+        service_account_email: str,
+        network_tag: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        name = region.region
+        template = ComputeInstanceTemplate(
+            self,
+            "template",
+            name_prefix=naming.template_name_prefix(name_prefix, name),
+            description=f"LLM inference server ({server.image}, {server.model})",
+            region=name,
+            machine_type=region.machine_type,
+            tags=[network_tag],
+            disk=[
+                ComputeInstanceTemplateDisk(
+                    source_image=BOOT_IMAGE,
+                    boot=True,
+                    auto_delete=True,
+                    disk_size_gb=BOOT_DISK_GB,
+                    disk_type="pd-balanced",
+                )
+            ],
+            guest_accelerator=(
+                [ComputeInstanceTemplateGuestAccelerator(type=region.accelerator.type, count=region.accelerator.count)]
+                if region.accelerator is not None
+                else None
+            ),
+            network_interface=[ComputeInstanceTemplateNetworkInterface(subnetwork=subnetwork)],
+            service_account={"email": service_account_email, "scopes": ["cloud-platform"]},
+            scheduling={"on_host_maintenance": "TERMINATE", "automatic_restart": True},
+            shielded_instance_config={
+                "enable_secure_boot": True,
+                "enable_vtpm": True,
+                "enable_integrity_monitoring": True,
+            },
+            metadata={
+                "block-project-ssh-keys": "true",
+                "enable-oslogin": "TRUE",
+                "google-logging-enabled": "true",
+                "startup-script": startup_script(server),
+            },
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        template.override_logical_id("inference_template")
+
+        autohealing = ComputeRegionHealthCheck(
+            self,
+            "autohealing",
+            name=naming.resource_name(name_prefix, name, "autoheal-hc"),
+            region=name,
+            description="Replaces a VM whose server stopped answering (slower than the LB check)",
+            check_interval_sec=10,
+            timeout_sec=5,
+            healthy_threshold=2,
+            unhealthy_threshold=6,
+            http_health_check={"port": server.port, "request_path": server.health_path},
+            log_config={"enable": True},
+        )
+        autohealing.override_logical_id("autohealing")
+
+        zones = region.zone_names
+        self.group_manager = ComputeRegionInstanceGroupManager(
+            self,
+            "group_manager",
+            name=naming.resource_name(name_prefix, name, "pool"),
+            region=name,
+            base_instance_name=naming.resource_name(name_prefix, name, "gpu"),
+            version=[ComputeRegionInstanceGroupManagerVersion(name="primary", instance_template=template.self_link_unique)],
+            distribution_policy_zones=list(zones),
+            named_port=[ComputeRegionInstanceGroupManagerNamedPort(name=naming.NAMED_PORT, port=server.port)],
+            auto_healing_policies={
+                "health_check": autohealing.id,
+                "initial_delay_sec": server.model_load_seconds,
+            },
+            update_policy={
+                "type": "PROACTIVE",
+                "minimal_action": "REPLACE",
+                "replacement_method": "SUBSTITUTE",
+                "max_surge_fixed": len(zones),
+                "max_unavailable_fixed": 0,
+            },
+            wait_for_instances=False,
+        )
+        self.group_manager.override_logical_id("serving_pool")
+
+        scaling = region.autoscaling
+        policy: dict[str, object] = {
+            "min_replicas": region.min_replicas,
+            "max_replicas": region.max_replicas,
+            "cooldown_period": scaling.cooldown_sec or server.model_load_seconds,
+            "mode": "ON",
+            "scale_in_control": {"max_scaled_in_replicas": {"fixed": 1}, "time_window_sec": 600},
+        }
+        if scaling.signal == "load_balancing":
+            policy["load_balancing_utilization"] = {"target": scaling.target}
+        else:
+            policy["metric"] = [
+                ComputeRegionAutoscalerAutoscalingPolicyMetric(name=scaling.metric, target=scaling.target, type="GAUGE")
+            ]
+        autoscaler = ComputeRegionAutoscaler(
+            self,
+            "autoscaler",
+            name=naming.resource_name(name_prefix, name, "autoscaler"),
+            region=name,
+            target=self.group_manager.id,
+            autoscaling_policy=policy,
+        )
+        autoscaler.override_logical_id("serving_pool_autoscaler")
+
+        self.instance_group: str = self.group_manager.instance_group
+        self.named_port: str = naming.NAMED_PORT

@@ -1,0 +1,38 @@
+"""The ``network`` stack: the VPC, the health-check firewall rule, the servers' identity.
+
+Nothing here depends on which regions exist, so adding or removing a region
+never changes this stack.
+"""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from constructs_lib import naming
+from constructs_lib.config import DeploymentConfig
+from constructs_lib.network import ServingNetwork
+from constructs_lib.security import InferenceIdentity, ServingPortFirewall
+from stacks.base import DeploymentStack
+
+
+class NetworkStack(DeploymentStack):
+    """VPC-global resources every region builds on."""
+
+    def __init__(self, scope: Construct, *, config: DeploymentConfig) -> None:
+        super().__init__(scope, naming.NETWORK_STACK, config=config)
+        network = ServingNetwork(self, "network", name_prefix=config.name)
+        ServingPortFirewall(
+            self,
+            "allow_health_checks",
+            name=naming.resource_name(config.name, "allow-health-checks"),
+            network=network.self_link,
+            source_ranges=naming.HEALTH_CHECK_SOURCE_RANGES,
+            target_tag=naming.network_tag(config.name),
+            port=config.server.port,
+            description="Google health checkers and front ends to the inference servers",
+        )
+        identity = InferenceIdentity(self, "identity", name_prefix=config.name, project_id=config.project_id)
+
+        self.export("network_self_link", network.self_link, "The VPC every regional stack attaches to")
+        self.export("network_tag", naming.network_tag(config.name), "Tag the firewall rules admit traffic to")
+        self.export("service_account_email", identity.email, "Identity of the inference VMs")
