@@ -165,21 +165,37 @@ class Frontend(_Model):
         return self
 
 
-class Autoscaling(_Model):
-    """What the regional autoscaler follows: LB serving capacity or a Cloud Monitoring metric."""
+REQUESTS_RUNNING_METRIC = "custom.googleapis.com/vllm/num_requests_running"
+"""Requests a server is generating for; each VM publishes it (see serving_pool.startup_script)."""
 
-    signal: Literal["load_balancing", "metric"] = "load_balancing"
-    target: Annotated[float, Field(gt=0)] = 0.8
-    metric: Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9_./:]*$")] | None = None
+
+class Autoscaling(_Model):
+    """What the regional autoscaler follows.
+
+    ``metric`` (default): a per-VM Cloud Monitoring gauge, by default the requests
+    each server is working on, with ``target`` the concurrency one VM is sized
+    for. ``load_balancing``: the load balancers' serving capacity, with ``target``
+    a fraction; Google advises against it for a group that, like ours, backs
+    two backend services (the global one and the regional entry point).
+    """
+
+    signal: Literal["metric", "load_balancing"] = "metric"
+    metric: Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9_./:]*$")] = REQUESTS_RUNNING_METRIC
+    target: Annotated[float, Field(gt=0, le=100_000)] | None = None
     cooldown_sec: Annotated[int, Field(ge=60, le=3600)] | None = None
 
     @model_validator(mode="after")
-    def _metric_named_when_used(self) -> Autoscaling:
-        if (self.signal == "metric") != (self.metric is not None):
-            raise ValueError("metric: required exactly when signal is metric")
-        if self.signal == "load_balancing" and self.target > 1:
-            raise ValueError("target: load_balancing target is a fraction of capacity, 0 < target <= 1")
+    def _target_fits_signal(self) -> Autoscaling:
+        if self.signal == "load_balancing" and self.target is not None and self.target > 1:
+            raise ValueError("target: with signal load_balancing, a fraction of capacity: 0 < target <= 1")
         return self
+
+    @property
+    def effective_target(self) -> float:
+        """``target``, or 16 requests per VM for ``metric`` and 0.8 for ``load_balancing``."""
+        if self.target is not None:
+            return self.target
+        return 16.0 if self.signal == "metric" else 0.8
 
 
 class Accelerator(_Model):
@@ -200,6 +216,10 @@ class Region(_Model):
     capacity_scaler: float
     zones: tuple[str, ...] | None = None
     entry_point: Literal["internal", "external"] = "internal"
+    entry_domain: Domain | None = None
+    """The regional endpoint's hostname; required for an external entry point (HTTPS)."""
+    decommission: bool = False
+    """Step 2 of removing a region: the global backend drops it, its stack stays to be destroyed."""
     serving_cidr: str | None = None
     proxy_only_cidr: str | None = None
     autoscaling: Autoscaling = Autoscaling()
@@ -241,6 +261,13 @@ class Region(_Model):
                 raise ValueError(f"zones: {zone!r} is not a zone of {self.region}; one of: {', '.join(allowed)}")
         if self.zones is not None and (not self.zones or len(set(self.zones)) != len(self.zones)):
             raise ValueError("zones: list each zone once, at least one")
+        if (self.entry_point == "external") != (self.entry_domain is not None):
+            raise ValueError("entry_domain: required exactly when entry_point is external (its HTTPS hostname)")
+        if self.decommission and self.capacity_scaler != 0:
+            raise ValueError(
+                "decommission: drain the region first (capacity_scaler: 0, deploy global-frontend), "
+                "then mark it for decommission"
+            )
         is_n1 = self.machine_type.startswith("n1-")
         if is_n1 and self.accelerator is None:
             raise ValueError("accelerator: required for N1 machine types (the GPU to attach)")
@@ -296,6 +323,11 @@ class DeploymentConfig(_Model):
         if len(set(self.domains)) != len(self.domains):
             raise _FieldError("domains", "list each domain once")
         return self
+
+    @property
+    def serving_regions(self) -> tuple[Region, ...]:
+        """The regions the global backend service sends traffic to (not being decommissioned)."""
+        return tuple(region for region in self.regions if not region.decommission)
 
 
 class _FieldError(ValueError):

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from cdktf_cdktf_provider_google.certificate_manager_certificate import CertificateManagerCertificate
+from cdktf_cdktf_provider_google.certificate_manager_dns_authorization import (
+    CertificateManagerDnsAuthorization,
+)
 from cdktf_cdktf_provider_google.compute_address import ComputeAddress
 from cdktf_cdktf_provider_google.compute_forwarding_rule import ComputeForwardingRule
 from cdktf_cdktf_provider_google.compute_region_backend_service import (
@@ -18,7 +22,9 @@ from cdktf_cdktf_provider_google.compute_region_backend_service import (
     ComputeRegionBackendServiceBackend,
 )
 from cdktf_cdktf_provider_google.compute_region_health_check import ComputeRegionHealthCheck
+from cdktf_cdktf_provider_google.compute_region_ssl_policy import ComputeRegionSslPolicy
 from cdktf_cdktf_provider_google.compute_region_target_http_proxy import ComputeRegionTargetHttpProxy
+from cdktf_cdktf_provider_google.compute_region_target_https_proxy import ComputeRegionTargetHttpsProxy
 from cdktf_cdktf_provider_google.compute_region_url_map import ComputeRegionUrlMap
 from cdktf_cdktf_provider_google.compute_subnetwork import ComputeSubnetwork
 from constructs import Construct
@@ -34,7 +40,12 @@ SCHEMES = {"internal": "INTERNAL_MANAGED", "external": "EXTERNAL_MANAGED"}
 
 
 class RegionalEntryPoint(Construct):
-    """Proxy-only subnet, regional health check, RegionBackendService, URL map, proxy, forwarding rule."""
+    """Proxy-only subnet, regional health check, RegionBackendService, URL map, proxy, forwarding rule.
+
+    ``internal``: an internal Application Load Balancer, HTTP on port 80 of an
+    address in the serving subnet. ``external``: a regional external one, HTTPS
+    on port 443 for ``domain``.
+    """
 
     def __init__(
         self,
@@ -51,9 +62,11 @@ class RegionalEntryPoint(Construct):
         network_tag: str,
         server: InferenceServer,
         frontend: Frontend,
+        domain: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         scheme = SCHEMES[kind]
+        self.dns_authorization_record: str | None = None
         proxy_only = ComputeSubnetwork(
             self,
             "proxy_only_subnet",
@@ -123,15 +136,12 @@ class RegionalEntryPoint(Construct):
             default_service=self.backend_service.id,
         )
         url_map.override_logical_id("regional_url_map")
-        proxy = ComputeRegionTargetHttpProxy(
-            self,
-            "proxy",
-            name=naming.resource_name(name_prefix, region, "proxy"),
-            region=region,
-            url_map=url_map.id,
-        )
-        proxy.override_logical_id("regional_proxy")
 
+        if kind == "internal":
+            proxy_id, port = self._http_proxy(name_prefix, region, url_map.id), "80"
+        else:
+            assert domain is not None, "an external entry point serves HTTPS for its domain"
+            proxy_id, port = self._https_proxy(name_prefix, region, url_map.id, domain), "443"
         address = ComputeAddress(
             self,
             "address",
@@ -149,15 +159,73 @@ class RegionalEntryPoint(Construct):
             region=region,
             load_balancing_scheme=scheme,
             ip_protocol="TCP",
-            port_range="80",
+            port_range=port,
             ip_address=address.id,
             network=network,
             subnetwork=serving_subnetwork if kind == "internal" else None,
             network_tier=None if kind == "internal" else "PREMIUM",
-            target=proxy.id,
+            target=proxy_id,
             depends_on=[proxy_only],
         )
         forwarding_rule.override_logical_id("regional_forwarding_rule")
 
         self.scheme: str = scheme
         self.address: str = address.address
+
+    def _http_proxy(self, name_prefix: str, region: str, url_map: str) -> str:
+        """Plain HTTP inside the VPC: internal callers reach it only through the VPC."""
+        proxy = ComputeRegionTargetHttpProxy(
+            self,
+            "http_proxy",
+            name=naming.resource_name(name_prefix, region, "proxy"),
+            region=region,
+            url_map=url_map,
+        )
+        proxy.override_logical_id("regional_proxy")
+        return proxy.id
+
+    def _https_proxy(self, name_prefix: str, region: str, url_map: str, domain: str) -> str:
+        """HTTPS with a Google-managed Certificate Manager certificate, authorized through DNS.
+
+        Regional load balancers cannot use the global managed certificates, and a
+        self-managed regional certificate would put a private key in the code.
+        The DNS authorization's CNAME record is exported for the domain's zone.
+        """
+        authorization = CertificateManagerDnsAuthorization(
+            self,
+            "dns_authorization",
+            name=naming.resource_name(name_prefix, region, "dns-auth"),
+            location=region,
+            domain=domain,
+        )
+        authorization.override_logical_id("regional_dns_authorization")
+        certificate = CertificateManagerCertificate(
+            self,
+            "certificate",
+            name=naming.resource_name(name_prefix, region, "cert"),
+            location=region,
+            managed={"domains": [domain], "dns_authorizations": [authorization.id]},
+        )
+        certificate.override_logical_id("regional_certificate")
+        tls_policy = ComputeRegionSslPolicy(
+            self,
+            "tls_policy",
+            name=naming.resource_name(name_prefix, region, "tls-policy"),
+            region=region,
+            profile="MODERN",
+            min_tls_version="TLS_1_2",
+        )
+        tls_policy.override_logical_id("regional_tls_policy")
+        proxy = ComputeRegionTargetHttpsProxy(
+            self,
+            "https_proxy",
+            name=naming.resource_name(name_prefix, region, "proxy"),
+            region=region,
+            url_map=url_map,
+            certificate_manager_certificates=[certificate.id],
+            ssl_policy=tls_policy.id,
+        )
+        proxy.override_logical_id("regional_proxy")
+        record = authorization.dns_resource_record.get(0)
+        self.dns_authorization_record: str | None = f"{record.name} {record.type} {record.data}"
+        return proxy.id

@@ -29,7 +29,7 @@ from cdktf_cdktf_provider_google.compute_region_instance_group_manager import (
 from constructs import Construct
 
 from constructs_lib import naming
-from constructs_lib.config import InferenceServer, Region
+from constructs_lib.config import REQUESTS_RUNNING_METRIC, InferenceServer, Region
 
 BOOT_IMAGE = "projects/cos-cloud/global/images/family/cos-stable"
 """Container-Optimized OS: signed NVIDIA drivers via ``cos-extensions``, Docker, Shielded VM."""
@@ -38,13 +38,44 @@ SERVER_KEEPALIVE_SEC = 620
 """Above the load balancers' fixed 600 s backend keepalive, so the server never closes first."""
 
 
+_METRICS_REPORTER = r"""#!/bin/bash
+# Publishes the server's running requests as a per-VM gauge for the autoscaler.
+set -uo pipefail
+md=http://metadata.google.internal/computeMetadata/v1
+hdr="Metadata-Flavor: Google"
+project=$(curl -sf -H "$hdr" "$md/project/project-id")
+instance_id=$(curl -sf -H "$hdr" "$md/instance/id")
+zone=$(curl -sf -H "$hdr" "$md/instance/zone" | awk -F/ '{print $NF}')
+resource="{\"type\":\"gce_instance\",\"labels\":{\"project_id\":\"$project\",\"instance_id\":\"$instance_id\",\"zone\":\"$zone\"}}"
+while sleep 30; do
+  value=$(curl -sf "http://localhost:@PORT@/metrics" | awk '/^@GAUGE@[{ ]/ {sum += $NF} END {print sum + 0}') || continue
+  token=$(curl -sf -H "$hdr" "$md/instance/service-accounts/default/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/') || continue
+  point="{\"interval\":{\"endTime\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"},\"value\":{\"doubleValue\":$value}}"
+  curl -sf -o /dev/null -X POST -H "Authorization: Bearer $token" -H "Content-Type: application/json" \
+    -d "{\"timeSeries\":[{\"metric\":{\"type\":\"@METRIC@\"},\"resource\":$resource,\"points\":[$point]}]}" \
+    "https://monitoring.googleapis.com/v3/projects/$project/timeSeries"
+done
+"""
+
+SERVER_GAUGE = "vllm:num_requests_running"
+"""The Prometheus gauge of vLLM's /metrics that the reporter publishes."""
+
+
 def startup_script(server: InferenceServer) -> str:
-    """The boot script of an inference VM: GPU driver, open serving port, run the server.
+    """The boot script of an inference VM: GPU driver, open serving port, run the server,
+    and publish its load for the autoscaler.
 
     Container-Optimized OS drops inbound traffic by default, so the serving port
     is opened in the host firewall; the cloud firewall still limits who reaches it.
+    COS has no monitoring agent, so a small reporter posts the server's running
+    requests to Cloud Monitoring as ``REQUESTS_RUNNING_METRIC``.
     """
     server_args = shlex.join(("--model", server.model, "--host", "0.0.0.0", "--port", str(server.port), *server.args))
+    reporter = (
+        _METRICS_REPORTER.replace("@PORT@", str(server.port))
+        .replace("@GAUGE@", SERVER_GAUGE)
+        .replace("@METRIC@", REQUESTS_RUNNING_METRIC)
+    )
     return "\n".join(
         (
             "#!/bin/bash",
@@ -65,6 +96,11 @@ def startup_script(server: InferenceServer) -> str:
             f"  --env VLLM_HTTP_TIMEOUT_KEEP_ALIVE={SERVER_KEEPALIVE_SEC} \\",
             "  $devices \\",
             f"  {shlex.quote(server.image)} {server_args}",
+            "cat > /var/lib/inference-metrics.sh <<'REPORTER'",
+            reporter.rstrip("\n"),
+            "REPORTER",
+            "systemctl stop inference-metrics 2>/dev/null || true",
+            "systemd-run --unit=inference-metrics --property=Restart=always /bin/bash /var/lib/inference-metrics.sh",
             "",
         )
     )
@@ -182,10 +218,12 @@ class ServingPool(Construct):
             "scale_in_control": {"max_scaled_in_replicas": {"fixed": 1}, "time_window_sec": 600},
         }
         if scaling.signal == "load_balancing":
-            policy["load_balancing_utilization"] = {"target": scaling.target}
+            policy["load_balancing_utilization"] = {"target": scaling.effective_target}
         else:
             policy["metric"] = [
-                ComputeRegionAutoscalerAutoscalingPolicyMetric(name=scaling.metric, target=scaling.target, type="GAUGE")
+                ComputeRegionAutoscalerAutoscalingPolicyMetric(
+                    name=scaling.metric, target=scaling.effective_target, type="GAUGE"
+                )
             ]
         autoscaler = ComputeRegionAutoscaler(
             self,

@@ -18,5 +18,6 @@ def build_app(config: DeploymentConfig, *, outdir: str) -> App:
     for region in config.regions:
         regional = RegionalStack(app, config=config, region=region)
         regional.add_dependency(network)
-        frontend.add_dependency(regional)
+        if not region.decommission:
+            frontend.add_dependency(regional)
     return app

@@ -31,7 +31,7 @@ class GlobalFrontendStack(DeploymentStack):
                 ).get_string("instance_group"),
                 capacity_scaler=region.capacity_scaler,
             )
-            for region in config.regions
+            for region in config.serving_regions
         )
         edge_policy = EdgeSecurityPolicy(self, "edge_policy", name_prefix=config.name, rate_limit=config.frontend.rate_limit)
         tls_policy = ModernTlsPolicy(self, "tls_policy", name_prefix=config.name, profile=config.frontend.ssl_profile)

@@ -58,9 +58,16 @@ class RegionalStack(DeploymentStack):
             network_tag=network_tag,
             server=config.server,
             frontend=config.frontend,
+            domain=region.entry_domain,
         )
 
         self.export("instance_group", pool.instance_group, "The serving pool, a backend of the global backend service")
         self.export("named_port", pool.named_port, "The serving pool's named port (backend services' port_name)")
         self.export("region", region.region, "The region this stack serves")
         self.export("entry_point_address", entry_point.address, f"The regional {region.entry_point} endpoint's IP")
+        if entry_point.dns_authorization_record is not None:
+            self.export(
+                "dns_authorization_record",
+                entry_point.dns_authorization_record,
+                f"Publish this CNAME (name type data) so {region.entry_domain}'s certificate is issued",
+            )

@@ -1,0 +1,69 @@
+# The verbs of this project. `make help` lists them; README.md explains them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+PIPENV := $(PYTHON) -m pipenv
+PIPENV_VERSION := 2026.10.3
+VENV_PYTHON := .venv/bin/python
+CHECKOV_DIR := tools/checkov
+THREE_REGIONS := config/examples/three-regions.yaml
+
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_NOSPIN := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CHECKPOINT_DISABLE := 1
+
+.PHONY: help install synth test unit scan bench review deploy diff clean
+
+help: ## List the verbs
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+install: .venv/.synced node_modules/.synced $(CHECKOV_DIR)/.venv/.synced ## Install pipenv, the locked Python packages, the pinned cdktf CLI and checkov
+
+.venv/.synced: Pipfile.lock
+	@$(PIPENV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
+	$(PIPENV) sync --dev
+	@touch $@
+
+node_modules/.synced: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(CHECKOV_DIR)/.venv/.synced: $(CHECKOV_DIR)/Pipfile.lock .venv/.synced
+	cd $(CHECKOV_DIR) && $(PIPENV) sync
+	@touch $@
+
+synth: .venv/.synced node_modules/.synced ## Synthesize $DEPLOYMENT_CONFIG (default config/default.yaml) into cdktf.out with the pinned cdktf CLI
+	npx --no-install cdktf synth
+
+test: install ## Run the whole test suite and the security scan (what CI runs)
+	$(VENV_PYTHON) -m pytest
+	$(MAKE) --no-print-directory scan
+
+unit: .venv/.synced ## Run the tests only (no install of the CLI or checkov)
+	$(VENV_PYTHON) -m pytest
+
+scan: .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Checkov on the synthesized default and three-region deployments
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	for config in config/default.yaml $(THREE_REGIONS); do \
+	  echo "== checkov: $$config"; \
+	  DEPLOYMENT_CONFIG=$$config CDKTF_OUTDIR=$$out/$$(basename $$config .yaml) $(VENV_PYTHON) main.py && \
+	  $(VENV_PYTHON) tools/security_scan.py $$out/$$(basename $$config .yaml) || exit 1; \
+	done
+
+bench: .venv/.synced ## Measure synth time and memory at 2, 10 and 40 regions against the plain import path
+	$(VENV_PYTHON) tools/bench.py
+
+review: .venv/.synced ## Summarize what this branch changes in the synthesized JSON (against $REVIEW_BASE, default origin/main)
+	@bash tools/review-merge-base.sh
+
+diff: .venv/.synced node_modules/.synced ## terraform plan of one stack: make diff STACK=region-us-central1
+	npx --no-install cdktf diff $(STACK)
+
+deploy: .venv/.synced node_modules/.synced ## Deploy every stack in dependency order (network, regions, global-frontend)
+	npx --no-install cdktf deploy '*'
+
+clean: ## Remove synthesized output and caches (keeps state files)
+	rm -rf cdktf.out .cdktf.out.staging .pytest_cache

@@ -1,0 +1,94 @@
+"""Shared fixtures: each deployment is synthesized once per test session, in this process.
+
+Importing the google provider costs seconds and half a GB, so tests never
+synthesize per test; they ask `synthesize` for a deployment and get the cached
+result, read back from the JSON files cdktf wrote.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO / "config" / "default.yaml"
+THREE_REGIONS_CONFIG = REPO / "config" / "examples" / "three-regions.yaml"
+
+
+@dataclass(frozen=True)
+class Synth:
+    """One synthesized deployment: the manifest, and each stack's JSON text and parsed form."""
+
+    outdir: Path
+    manifest: dict[str, Any]
+    texts: dict[str, str]
+
+    def stack(self, name: str) -> dict[str, Any]:
+        return json.loads(self.texts[name])
+
+    def resources(self, stack: str, resource_type: str) -> dict[str, dict[str, Any]]:
+        return self.stack(stack).get("resource", {}).get(resource_type, {})
+
+    def resource(self, stack: str, resource_type: str, name: str) -> dict[str, Any]:
+        return self.resources(stack, resource_type)[name]
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def synthesize(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str, Any]], Synth]:
+    """Synthesize a deployment document (a dict as read from YAML); cached by its content."""
+    from constructs_lib.config import parse_config
+    from stacks.app import build_app
+
+    cache: dict[str, Synth] = {}
+
+    def run(document: dict[str, Any]) -> Synth:
+        key = json.dumps(document, sort_keys=True)
+        if key not in cache:
+            config = parse_config(copy.deepcopy(document), "test.yaml")
+            outdir = tmp_path_factory.mktemp("cdktf.out")
+            build_app(config, outdir=str(outdir)).synth()
+            manifest = json.loads((outdir / "manifest.json").read_text())
+            texts = {
+                name: (outdir / stack["synthesizedStackPath"]).read_text()
+                for name, stack in manifest["stacks"].items()
+            }
+            cache[key] = Synth(outdir=outdir, manifest=manifest, texts=texts)
+        return cache[key]
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def default_document() -> dict[str, Any]:
+    return load_yaml(DEFAULT_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def three_region_document() -> dict[str, Any]:
+    return load_yaml(THREE_REGIONS_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def default_synth(synthesize: Callable[[dict[str, Any]], Synth], default_document: dict[str, Any]) -> Synth:
+    return synthesize(default_document)
+
+
+@pytest.fixture(scope="session")
+def three_region_synth(
+    synthesize: Callable[[dict[str, Any]], Synth], three_region_document: dict[str, Any]
+) -> Synth:
+    return synthesize(three_region_document)

@@ -1,0 +1,122 @@
+"""`python main.py` as a user runs it: one-line errors, and nothing already on disk lost."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from constructs_lib.output_directory import replace_on_success
+from tests.conftest import REPO
+
+
+def run_main(env: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ("DEPLOYMENT_CONFIG", "CDKTF_OUTDIR")}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, str(REPO / "main.py")],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture
+def good_outdir(tmp_path: Path) -> Path:
+    """An output directory as an earlier good synth (and a deploy) left it."""
+    outdir = tmp_path / "cdktf.out"
+    (outdir / "stacks" / "network").mkdir(parents=True)
+    (outdir / "manifest.json").write_text('{"stacks": {"network": {}}}')
+    (outdir / "stacks" / "network" / "cdk.tf.json").write_text('{"resource": {}}')
+    (outdir / "stacks" / "network" / ".terraform.lock.hcl").write_text("# lock")
+    return outdir
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        ("project_id: acme-llm-prod\nname: llm\n", "error: {file}: domains: required key is missing"),
+        ("name: [unclosed\n", "error: {file}: line 2: invalid YAML"),
+        ("", "error: {file}: the file is empty"),
+    ],
+)
+def test_bad_deployment_file_prints_one_line_and_keeps_output(
+    tmp_path: Path, good_outdir: Path, yaml_text: str, expected: str
+) -> None:
+    config = tmp_path / "deploy.yaml"
+    config.write_text(yaml_text)
+    before = tree_digest(good_outdir)
+
+    result = run_main({"DEPLOYMENT_CONFIG": str(config), "CDKTF_OUTDIR": str(good_outdir)})
+
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == [lines[0]] and lines[0].startswith(expected.format(file=config)), result.stderr
+    assert "Traceback" not in result.stderr
+    assert tree_digest(good_outdir) == before
+
+
+def test_missing_deployment_file(tmp_path: Path, good_outdir: Path) -> None:
+    result = run_main({"DEPLOYMENT_CONFIG": str(tmp_path / "absent.yaml"), "CDKTF_OUTDIR": str(good_outdir)})
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {tmp_path / 'absent.yaml'}: no such file (set DEPLOYMENT_CONFIG to a deployment file)"
+
+
+def test_bad_environment_variable(good_outdir: Path) -> None:
+    result = run_main({"DEPLOYMENT_CONFIG": ""})
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: environment: DEPLOYMENT_CONFIG: is empty")
+
+
+def test_failed_synthesis_leaves_output_untouched(good_outdir: Path) -> None:
+    before = tree_digest(good_outdir)
+    with pytest.raises(RuntimeError, match="rule broken"):
+        with replace_on_success(str(good_outdir)) as staging:
+            (Path(staging) / "manifest.json").write_text("{}")
+            raise RuntimeError("rule broken half-way")
+    assert tree_digest(good_outdir) == before
+    assert not (good_outdir.parent / ".cdktf.out.staging").exists()
+
+
+def test_successful_synthesis_publishes_and_keeps_terraform_files(good_outdir: Path) -> None:
+    with replace_on_success(str(good_outdir)) as staging:
+        stack = Path(staging) / "stacks" / "region-us-east1"
+        stack.mkdir(parents=True)
+        (stack / "cdk.tf.json").write_text("{}")
+        (Path(staging) / "manifest.json").write_text(json.dumps({"stacks": {"network": {}, "region-us-east1": {}}}))
+    assert (good_outdir / "stacks" / "region-us-east1" / "cdk.tf.json").read_text() == "{}"
+    assert (good_outdir / "stacks" / "network" / ".terraform.lock.hcl").read_text() == "# lock"
+    assert json.loads((good_outdir / "manifest.json").read_text())["stacks"].keys() == {"network", "region-us-east1"}
+
+
+def test_removed_stack_folder_is_dropped(good_outdir: Path) -> None:
+    with replace_on_success(str(good_outdir)) as staging:
+        (Path(staging) / "manifest.json").write_text(json.dumps({"stacks": {"global-frontend": {}}}))
+    assert not (good_outdir / "stacks" / "network").exists()
+
+
+def test_main_synthesizes_the_default_deployment(tmp_path: Path) -> None:
+    """The real entry point, end to end: every contract stack, relative paths only."""
+    outdir = tmp_path / "out"
+    result = run_main({"CDKTF_OUTDIR": str(outdir)})
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    assert set(manifest["stacks"]) == {"network", "region-us-central1", "region-europe-west4", "global-frontend"}
+    for stack in manifest["stacks"].values():
+        text = (outdir / stack["synthesizedStackPath"]).read_text()
+        assert str(REPO) not in text and str(tmp_path) not in text
