@@ -39,6 +39,11 @@ def test_default_and_example_deployments_load() -> None:
     assert len(three.regions) == 3
 
 
+@pytest.mark.parametrize("path", sorted(DEFAULT_CONFIG.parent.rglob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_deployment_file_is_valid(path: Path) -> None:
+    assert load_config(path).regions
+
+
 def test_defaults_are_the_llm_settings() -> None:
     config = load_config(DEFAULT_CONFIG)
     assert config.frontend.request_timeout_sec >= 600

@@ -1,0 +1,35 @@
+#!/usr/bin/env python
+"""Synthesize the opt-in Terraform Cloud bootstrap for a deployment with ``state.backend: tfc``.
+
+`make tfc-bootstrap` writes it to ``cdktf.out.bootstrap``; apply it once with
+`npx cdktf deploy --app "python tfc_bootstrap.py" --output cdktf.out.bootstrap tfc-bootstrap`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from constructs_lib.config import ConfigError, TfcState, config_path, load_config, output_directory
+from constructs_lib.output_directory import replace_on_success
+
+
+def main() -> int:
+    try:
+        source = config_path(os.environ)
+        outdir = output_directory({"CDKTF_OUTDIR": os.environ.get("CDKTF_OUTDIR", "cdktf.out.bootstrap")})
+        config = load_config(source)
+        if not isinstance(config.state, TfcState):
+            raise ConfigError(source, "state.backend", f"is {config.state.backend!r}; the bootstrap is for tfc")
+        from stacks.tfc_bootstrap_stack import build_bootstrap_app
+
+        with replace_on_success(outdir) as staging:
+            build_bootstrap_app(config, outdir=staging).synth()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
