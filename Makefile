@@ -15,10 +15,10 @@ export PIPENV_NOSPIN := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth test unit scan bench review deploy diff clean
+.PHONY: help install synth test unit scan bench review deploy diff tfc-bootstrap clean
 
 help: ## List the verbs
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 install: .venv/.synced node_modules/.synced $(CHECKOV_DIR)/.venv/.synced ## Install pipenv, the locked Python packages, the pinned cdktf CLI and checkov
 
@@ -65,5 +65,8 @@ diff: .venv/.synced node_modules/.synced ## terraform plan of one stack: make di
 deploy: .venv/.synced node_modules/.synced ## Deploy every stack in dependency order (network, regions, global-frontend)
 	npx --no-install cdktf deploy '*'
 
+tfc-bootstrap: .venv/.synced ## Synthesize the Terraform Cloud workspaces for a tfc deployment into cdktf.out.bootstrap
+	CDKTF_OUTDIR=cdktf.out.bootstrap $(VENV_PYTHON) tfc_bootstrap.py
+
 clean: ## Remove synthesized output and caches (keeps state files)
-	rm -rf cdktf.out .cdktf.out.staging .pytest_cache
+	rm -rf cdktf.out cdktf.out.bootstrap .cdktf.out.staging .cdktf.out.bootstrap.staging .pytest_cache
