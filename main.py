@@ -28,6 +28,15 @@ def main() -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 1
+    except RuntimeError as error:
+        from constructs_lib.validation import violations_from_error
+
+        violations = violations_from_error(error)
+        if violations is None:
+            raise
+        for violation in violations:
+            print(f"error: {source}: {violation}", file=sys.stderr)
+        return 1
     return 0
 
 

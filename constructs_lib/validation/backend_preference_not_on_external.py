@@ -1,0 +1,39 @@
+"""GCP-LB-021: ``backend.preference`` is not used with the classic EXTERNAL scheme."""
+
+from __future__ import annotations
+
+from constructs_lib.validation import (
+    BACKEND_SERVICES,
+    Resource,
+    Result,
+    Rule,
+    StackJson,
+    Verdict,
+    backends_of,
+    describe_backend,
+    non_compliant_if,
+    scheme_of,
+)
+
+
+class BackendPreferenceNotOnExternal(Rule):
+    """``backend.preference`` (PREFERRED/DEFAULT) is not allowed with EXTERNAL (ref. 26)."""
+
+    id = "GCP-LB-021"
+    name = "BackendPreferenceNotOnExternal"
+
+    def check(self, resource: Resource, stack: StackJson) -> Result:
+        if resource.type not in BACKEND_SERVICES:
+            return Verdict.NOT_APPLICABLE
+        preferring = [
+            describe_backend(index, backend)
+            for index, backend in enumerate(backends_of(resource))
+            if backend.get("preference") is not None
+        ]
+        if not preferring:
+            return Verdict.NOT_APPLICABLE
+        if scheme_of(resource) == "EXTERNAL":
+            return non_compliant_if(
+                [f"{', '.join(preferring)} set preference, which EXTERNAL backend services reject (ref. 26)"]
+            )
+        return Verdict.COMPLIANT
