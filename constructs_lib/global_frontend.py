@@ -24,6 +24,7 @@ from constructs import Construct
 
 from constructs_lib import naming
 from constructs_lib.config import Frontend, InferenceServer
+from constructs_lib.health_checks import LOAD_BALANCING, http_probe
 from constructs_lib.regional_entry_point import BALANCING_MODE
 
 CLIENT_KEEPALIVE_SEC = 620
@@ -66,12 +67,7 @@ class GlobalBackend(Construct):
             "health_check",
             name=naming.resource_name(name_prefix, "hc"),
             description="Fails an instance (and so a dead region) within about ten seconds",
-            check_interval_sec=5,
-            timeout_sec=5,
-            healthy_threshold=2,
-            unhealthy_threshold=2,
-            http_health_check={"port": server.port, "request_path": server.health_path},
-            log_config={"enable": True},
+            **http_probe(server, LOAD_BALANCING),
         )
         health_check.override_logical_id("global_health_check")
 

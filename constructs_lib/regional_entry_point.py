@@ -31,6 +31,7 @@ from constructs import Construct
 
 from constructs_lib import naming
 from constructs_lib.config import Frontend, InferenceServer
+from constructs_lib.health_checks import LOAD_BALANCING, http_probe
 from constructs_lib.security import ServingPortFirewall
 
 BALANCING_MODE = "RATE"
@@ -95,12 +96,7 @@ class RegionalEntryPoint(Construct):
             name=naming.resource_name(name_prefix, region, "hc"),
             region=region,
             description="Takes a server out of the regional load balancer within seconds",
-            check_interval_sec=5,
-            timeout_sec=5,
-            healthy_threshold=2,
-            unhealthy_threshold=2,
-            http_health_check={"port": server.port, "request_path": server.health_path},
-            log_config={"enable": True},
+            **http_probe(server, LOAD_BALANCING),
         )
         health_check.override_logical_id("regional_health_check")
 

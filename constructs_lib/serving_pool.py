@@ -30,6 +30,7 @@ from constructs import Construct
 
 from constructs_lib import naming
 from constructs_lib.config import REQUESTS_RUNNING_METRIC, InferenceServer, Region
+from constructs_lib.health_checks import AUTOHEALING, http_probe
 
 BOOT_IMAGE = "projects/cos-cloud/global/images/family/cos-stable"
 """Container-Optimized OS: signed NVIDIA drivers via ``cos-extensions``, Docker, Shielded VM."""
@@ -175,12 +176,7 @@ class ServingPool(Construct):
             name=naming.resource_name(name_prefix, name, "autoheal-hc"),
             region=name,
             description="Replaces a VM whose server stopped answering (slower than the LB check)",
-            check_interval_sec=10,
-            timeout_sec=5,
-            healthy_threshold=2,
-            unhealthy_threshold=6,
-            http_health_check={"port": server.port, "request_path": server.health_path},
-            log_config={"enable": True},
+            **http_probe(server, AUTOHEALING),
         )
         autohealing.override_logical_id("autohealing")
 
