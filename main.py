@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
+from constructs_lib import provider_import
 from constructs_lib.config import ConfigError, config_path, load_config, output_directory
 from constructs_lib.output_directory import replace_on_success
 
@@ -21,6 +22,7 @@ def main() -> int:
         source = config_path(os.environ)
         outdir = output_directory(os.environ)
         config = load_config(source)
+        provider_import.install()  # load only the provider resources the stacks use
         from stacks.app import build_app  # heavy: loads cdktf and the provider
 
         with replace_on_success(outdir) as staging:

@@ -136,7 +136,8 @@ class RegionalEntryPoint(Construct):
         if kind == "internal":
             proxy_id, port = self._http_proxy(name_prefix, region, url_map.id), "80"
         else:
-            assert domain is not None, "an external entry point serves HTTPS for its domain"
+            if domain is None:
+                raise ValueError("an external entry point serves HTTPS and needs its domain")
             proxy_id, port = self._https_proxy(name_prefix, region, url_map.id, domain), "443"
         address = ComputeAddress(
             self,

@@ -35,7 +35,8 @@ class TfcBootstrapStack(TerraformStack):
     def __init__(self, scope: Construct, *, config: DeploymentConfig) -> None:
         super().__init__(scope, BOOTSTRAP_STACK)
         state = config.state
-        assert isinstance(state, TfcState), "the bootstrap is only for the tfc state backend"
+        if not isinstance(state, TfcState):
+            raise ValueError("the bootstrap is only for the tfc state backend")
         TfeProvider(self, "tfe", hostname=state.hostname, organization=state.organization)
         LocalBackend(self, path=f"../../../terraform-state/{BOOTSTRAP_STACK}.tfstate")
         TfcWorkspaces(self, "workspaces", state=state, readers=readers_of(config))

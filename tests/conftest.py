@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
+from constructs_lib import provider_import
+
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+provider_import.install()
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO / "config" / "default.yaml"

@@ -1,0 +1,1 @@
+"""Reusable constructs and the deployment config model."""

@@ -1,0 +1,293 @@
+"""Load only the ``cdktf_cdktf_provider_google`` resources the app uses.
+
+The prebuilt Google provider ships ~1,470 resource modules, and both of its
+halves load every one of them the first time any one is used:
+
+1. Python: the package root ``__init__`` ends with ``from . import <name>`` for
+   all of them, and Python runs a package's ``__init__`` before any submodule,
+   so ``import cdktf_cdktf_provider_google.compute_instance`` imports all
+   1,470 (~4-5 s of CPU).
+2. Node: loading the assembly into the jsii kernel does
+   ``require("@cdktf/provider-google")``, whose ``lib/index.js`` is 1,470 lines
+   ``exports.x = require("./x");`` over 207 MB of JavaScript (~1.5 s and
+   ~400 MB in the kernel process).  The 98 MB ``.jsii`` type file itself is
+   *not* the cost: jsii >= 1.1xx extracts the package once into its package
+   cache (``~/.cache/aws/jsii/package-cache``, on by default) and from the
+   second run on reads a per-type index built there, not the whole file.
+
+:func:`install` makes both lazy; the Terraform JSON synthesized is
+byte-identical (``tests/test_provider_import.py``).
+
+Python half: a stand-in for the package root goes into ``sys.modules`` before
+anything imports it.  It is what ``importlib`` creates for the package (same
+``__spec__``, ``__path__``, ``__file__``) without running its ``__init__``, so
+``import cdktf_cdktf_provider_google.<name>`` finds the real submodule on disk
+and runs it unchanged.  Nothing else in the root ``__init__`` is needed:
+
+* each submodule starts with ``from .._jsii import *``, which imports the real
+  ``cdktf_cdktf_provider_google._jsii``: it loads the assembly
+  (``provider-google@<version>.jsii.tgz``) into the kernel exactly once;
+* each submodule has its own ``check_type``/typeguard helpers and imports only
+  ``cdktf`` and ``constructs`` besides ``.._jsii``, never a sibling;
+* after ``publication.publish()`` the real root exposes only ``__all__`` (the
+  submodule names) and dunders: the stand-in has the same ``__all__`` and a
+  PEP 562 ``__getattr__`` that imports ``<name>`` on first access, so
+  ``cdktf_cdktf_provider_google.<name>`` and ``from ... import <name>`` work.
+
+With the eager root every class was registered with jsii up front; now the
+kernel could return an object whose class lives in a submodule nobody imported.
+jsii resolves that by importing the module that
+``jsii._reference_map._submodule_fqn_map`` names for the type's namespace.
+This provider's ``_jsii`` predates that map, so a ``sys.meta_path`` entry fills
+it in as the first provider submodule is imported (not before: importing this
+module does not import jsii): ``@cdktf/provider-google.computeInstance`` ->
+``cdktf_cdktf_provider_google.compute_instance``, jsii-pacmak's naming, checked
+against all 1,470 submodules of the assembly.
+
+Node half: ``NODE_OPTIONS`` gets ``--require <hook>``, which the kernel inherits
+(Python's jsii spawns ``node`` with a copy of ``os.environ``; Yarn PnP preloads
+its resolver the same way).  The hook, ``NODE_HOOK`` below, is written once to
+``~/.cache/llm-fast-provider-import/`` (named by its hash; no hook if that
+directory cannot be written).  It rewrites
+``lib/index.js`` of the package named ``@cdktf/provider-google`` as node
+compiles it: each ``exports.x = require("./x");`` becomes a getter that requires
+``./x`` on first access.  The kernel finds a type by walking the exports
+(``closure.computeInstance.ComputeInstance``), which calls the getter.  A line
+not of that exact shape is left as it is (so stays eager).  Any other node
+process started from this one inherits the hook too: it touches no other
+package, and it does nothing in a process whose ``LLM_FAST_PROVIDER_IMPORT``
+is ``0`` or ``python``.  The hook is only added while no jsii kernel runs yet
+(no ``*._jsii`` module imported): a running kernel would not see it.
+
+``LLM_FAST_PROVIDER_IMPORT``: ``0`` = the plain, eager way; ``python`` = the
+Python half only (to measure the halves apart); unset or anything else = both.
+
+The jsii package cache's per-type index is built by a worker thread of the
+kernel *after* the first load, which takes ~1-2 s; a fast synth exits sooner
+and kills it, so on a fresh machine every run would parse the 98 MB ``.jsii``
+again (+1.1 s, +700 MB).  :func:`warm_jsii_cache` loads the assemblies once
+and waits for those indexes; run it after installing the packages::
+
+    python -c 'from constructs_lib.provider_import import warm_jsii_cache; exit(not warm_jsii_cache())'
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import importlib
+import importlib.util
+import os
+import sys
+import tempfile
+import time
+import types
+from collections.abc import Mapping
+
+PACKAGE = "cdktf_cdktf_provider_google"
+ASSEMBLY = "@cdktf/provider-google"
+ENV_VAR = "LLM_FAST_PROVIDER_IMPORT"
+
+#: Set on the stand-in module, so :func:`is_installed` and tests can tell it apart.
+MARKER = "__llm_fast_provider_import__"
+
+#: Preloaded into the jsii kernel's node processes (see the module docstring).
+NODE_HOOK = r"""'use strict';
+// Written by constructs_lib/provider_import.py: makes the top-level index of the
+// jsii package named PACKAGE require each submodule on first use, not all at load.
+const Module = require('module');
+const path = require('path');
+const fs = require('fs');
+const PACKAGE = %(package)s;
+const SWITCH = (process.env[%(env_var)s] || '').trim().toLowerCase();
+const INDEX = path.sep + 'lib' + path.sep + 'index.js';
+const EXPORT = /^exports\.([A-Za-z_$][\w$]*) = require\(("\.\/[^"\\]+")\);$/gm;
+const compile = Module.prototype._compile;
+Module.prototype._compile = function (content, filename) {
+  if (typeof filename === 'string' && filename.endsWith(INDEX)) {
+    let name;
+    try {
+      name = JSON.parse(fs.readFileSync(path.join(filename, '..', '..', 'package.json'), 'utf8')).name;
+    } catch (e) { /* not a package's index */ }
+    if (name === PACKAGE && SWITCH !== '0' && SWITCH !== 'python') {
+      content = content.replace(EXPORT, (line, id, file) => {
+        const key = JSON.stringify(id);
+        return 'Object.defineProperty(exports, ' + key + ', {enumerable: true, configurable: true, get() {' +
+          ' const value = require(' + file + ');' +
+          ' Object.defineProperty(exports, ' + key + ', {value, enumerable: true, writable: true, configurable: true});' +
+          ' return value; }});';
+      });
+    }
+  }
+  return compile.call(this, content, filename);
+};
+"""
+
+
+def mode(environ: Mapping[str, str] | None = None) -> str:
+    """``"off"``, ``"python"`` or ``"full"``, from ``LLM_FAST_PROVIDER_IMPORT``."""
+    value = (os.environ if environ is None else environ).get(ENV_VAR, "").strip().lower()
+    if value == "0":
+        return "off"
+    if value == "python":
+        return "python"
+    return "full"
+
+
+def is_installed() -> bool:
+    """True when the provider package root in ``sys.modules`` is the lazy stand-in."""
+    return getattr(sys.modules.get(PACKAGE), MARKER, False) is True
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _submodules(package_dirs: list[str]) -> list[str]:
+    names: set[str] = set()
+    for directory in package_dirs:
+        try:
+            entries = os.scandir(directory)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                if entry.name[0] != "_" and entry.is_dir() and os.path.exists(
+                    os.path.join(entry.path, "__init__.py")
+                ):
+                    names.add(entry.name)
+    return sorted(names)
+
+
+def _install_python_half() -> bool:
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return False
+
+    # What the import system would create for the package, without running its __init__.
+    package = importlib.util.module_from_spec(spec)
+    names = _submodules(list(spec.submodule_search_locations))
+    known = frozenset(names)
+
+    def __getattr__(name: str) -> types.ModuleType:
+        if name in known:
+            return importlib.import_module(f"{PACKAGE}.{name}")
+        raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted(set(package.__dict__) | known)
+
+    package.__all__ = names
+    package.__getattr__ = __getattr__
+    package.__dir__ = __dir__
+    setattr(package, MARKER, True)
+    sys.modules[PACKAGE] = package
+    sys.meta_path.insert(0, _RegisterTypesOnFirstImport(names))
+    return True
+
+
+class _RegisterTypesOnFirstImport:
+    """A ``sys.meta_path`` entry that finds nothing: it tells jsii where the provider's
+    types live (module docstring) when the first provider submodule is imported, so
+    that importing this module does not import jsii, and is inert afterwards."""
+
+    def __init__(self, names: list[str]) -> None:
+        self._names = names
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        if self._names and fullname.startswith(PACKAGE + "."):
+            names, self._names = self._names, []
+            from jsii import _reference_map
+
+            fqn_map = getattr(_reference_map, "_submodule_fqn_map", None)
+            if isinstance(fqn_map, dict):
+                for name in names:
+                    fqn_map.setdefault(f"{ASSEMBLY}.{_camel(name)}", f"{PACKAGE}.{name}")
+        return None
+
+
+def _hook_file() -> str:
+    """The hook's path: written once per content into the user's cache directory (OSError if it cannot be)."""
+    text = NODE_HOOK % {"package": repr(ASSEMBLY), "env_var": repr(ENV_VAR)}
+    name = f"lazy-provider-index-{hashlib.sha256(text.encode()).hexdigest()[:16]}.js"
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    directory = os.path.join(cache, "llm-fast-provider-import")
+    path = os.path.join(directory, name)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if handle.read() == text:
+                return path
+    except OSError:
+        pass
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    descriptor, partial = tempfile.mkstemp(dir=directory, suffix=".partial")
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(partial, path)  # atomic: a concurrent reader sees all of it or nothing
+    return path
+
+
+def _install_node_half() -> None:
+    if any(name.endswith("._jsii") for name in sys.modules):
+        return  # the kernel is already running and would not see the hook
+    try:
+        hook = _hook_file()
+    except OSError:
+        return  # no writable cache directory: the kernel loads the provider eagerly
+    existing = os.environ.get("NODE_OPTIONS", "").strip()
+    if hook in existing:
+        return  # inherited from a parent process that installed it
+    quoted = '"' + hook.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    os.environ["NODE_OPTIONS"] = f"{existing} --require {quoted}".strip()
+
+
+def install() -> None:
+    """Make ``import cdktf_cdktf_provider_google.<resource>`` load only that resource.
+
+    Idempotent.  Does nothing when ``LLM_FAST_PROVIDER_IMPORT=0``, when the
+    package is already imported (the plain way, or by an earlier call), or when
+    it is not installed.  Must run before the first provider submodule import.
+    """
+    chosen = mode()
+    if chosen == "off" or PACKAGE in sys.modules:
+        return
+    if _install_python_half() and chosen == "full":
+        _install_node_half()
+
+
+#: The jsii assemblies the app loads: (directory under the jsii package cache, distribution).
+_CACHED_ASSEMBLIES = (
+    (("@cdktf", "provider-google"), "cdktf-cdktf-provider-google"),
+    (("cdktf",), "cdktf"),
+    (("constructs",), "constructs"),
+)
+
+
+def warm_jsii_cache(timeout: float = 180.0) -> bool:
+    """Load the provider's assembly and wait until jsii has indexed it in its package cache.
+
+    True once every assembly of ``_CACHED_ASSEMBLIES`` has its runtime index
+    (or had one already); False when jsii's package cache is disabled, or on
+    timeout.  Later runs then read only the types they use from the index.
+    """
+    import importlib.metadata
+
+    if os.environ.get("JSII_RUNTIME_PACKAGE_CACHE", "enabled").strip().lower() != "enabled":
+        return False
+    root = os.environ.get("JSII_RUNTIME_PACKAGE_CACHE_ROOT") or os.path.join(
+        os.path.expanduser("~"), ".cache", "aws", "jsii", "package-cache"  # jsii's default on Linux
+    )
+    patterns = [
+        os.path.join(root, *directory, importlib.metadata.version(distribution), "*", ".jsii.runtime.v*.json")
+        for directory, distribution in _CACHED_ASSEMBLIES
+    ]
+    install()
+    importlib.import_module(f"{PACKAGE}._jsii")  # extracts into the cache; jsii starts indexing if needed
+    deadline = time.monotonic() + timeout
+    while not all(glob.glob(pattern) for pattern in patterns):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+

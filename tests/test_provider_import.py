@@ -1,0 +1,218 @@
+"""constructs_lib.provider_import: same Terraform JSON, fewer modules loaded.
+
+`python main.py` runs in subprocesses here, so that each run starts with a
+fresh interpreter and jsii kernel in the mode under test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO / "config" / "default.yaml"
+ENV_VAR = "LLM_FAST_PROVIDER_IMPORT"
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """This process's environment without anything our own install() may have added."""
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, "NODE_OPTIONS", "DEPLOYMENT_CONFIG", "CDKTF_OUTDIR")}
+    env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    env.update(overrides)
+    return env
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=REPO,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def synth(outdir: Path, mode: str) -> dict[str, bytes]:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "main.py")],
+        cwd=REPO,
+        env=clean_env(**{ENV_VAR: mode, "DEPLOYMENT_CONFIG": str(DEFAULT_CONFIG), "CDKTF_OUTDIR": str(outdir)}),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, f"{ENV_VAR}={mode}: main.py failed:\n{result.stderr}"
+    files = {str(path.relative_to(outdir)): path.read_bytes() for path in sorted(outdir.rglob("*")) if path.is_file()}
+    assert any(name.endswith("cdk.tf.json") for name in files), f"{ENV_VAR}={mode}: no stack synthesized in {outdir}"
+    return files
+
+
+@pytest.fixture(scope="module")
+def plain_synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    return synth(tmp_path_factory.mktemp("plain") / "cdktf.out", "0")
+
+
+@pytest.mark.parametrize("mode", ["1", "python"])
+def test_synthesized_files_are_byte_identical_to_the_plain_import(
+    plain_synth: dict[str, bytes], mode: str, tmp_path: Path
+) -> None:
+    fast = synth(tmp_path / "cdktf.out", mode)
+    assert sorted(fast) == sorted(plain_synth)
+    different = [name for name in plain_synth if fast[name] != plain_synth[name]]
+    assert different == [], f"{ENV_VAR}={mode} changes {different}"
+
+
+def test_switched_off_install_leaves_sys_modules_and_environment_untouched() -> None:
+    result = run_python(
+        """
+        import os, sys
+        import constructs_lib.provider_import as provider_import
+        assert provider_import.PACKAGE not in sys.modules
+        before, node_options, meta_path = dict(sys.modules), os.environ.get("NODE_OPTIONS"), list(sys.meta_path)
+        provider_import.install()
+        provider_import.install()
+        assert dict(sys.modules) == before, sorted(set(sys.modules) ^ set(before))
+        assert os.environ.get("NODE_OPTIONS") == node_options
+        assert sys.meta_path == meta_path
+        assert not provider_import.is_installed()
+        print("ok")
+        """,
+        **{ENV_VAR: "0"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_install_imports_only_the_submodules_used() -> None:
+    result = run_python(
+        """
+        import json, os, sys
+        import constructs_lib.provider_import as provider_import
+        provider_import.install()  # idempotent
+        package = sys.modules[provider_import.PACKAGE]
+        jsii_before_first_use = "jsii" in sys.modules
+        from cdktf_cdktf_provider_google.compute_network import ComputeNetwork
+        from cdktf_cdktf_provider_google import compute_subnetwork
+        import cdktf_cdktf_provider_google as google
+        loaded = sorted(
+            name.split(".")[1] for name in sys.modules
+            if name.startswith(provider_import.PACKAGE + ".") and name.count(".") == 1
+        )
+        print(json.dumps({
+            "same_package": google is package,
+            "installed": provider_import.is_installed(),
+            "loaded": loaded,
+            "all": len(google.__all__),
+            "attribute": google.compute_router.__name__,
+            "hook": "lazy-provider-index" in os.environ.get("NODE_OPTIONS", ""),
+            "jsii_before_first_use": jsii_before_first_use,
+        }))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["same_package"] and report["installed"] and report["hook"]
+    assert not report["jsii_before_first_use"]
+    assert report["loaded"] == ["_jsii", "compute_network", "compute_subnetwork"]
+    assert report["all"] > 1000
+    assert report["attribute"] == "cdktf_cdktf_provider_google.compute_router"
+
+
+def test_install_does_nothing_when_the_package_is_already_imported() -> None:
+    result = run_python(
+        """
+        import sys, types
+        sentinel = types.ModuleType("cdktf_cdktf_provider_google")
+        sys.modules["cdktf_cdktf_provider_google"] = sentinel
+        import constructs_lib.provider_import as provider_import
+        provider_import.install()
+        assert sys.modules["cdktf_cdktf_provider_google"] is sentinel
+        assert not provider_import.is_installed()
+        print("ok")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_type_created_on_the_javascript_side_resolves_to_its_unimported_module() -> None:
+    # The kernel may hand back an object of a class whose module nobody imported
+    # (the eager root had registered every class); jsii must import it on demand.
+    result = run_python(
+        """
+        import sys
+        from constructs_lib import provider_import
+        provider_import.install()
+        import cdktf, jsii
+        from jsii._kernel import CreateRequest, _make_reference_for_native
+        from cdktf_cdktf_provider_google.provider import GoogleProvider
+        app = cdktf.App(outdir=".unused")
+        stack = cdktf.TerraformStack(app, "s")
+        GoogleProvider(stack, "google", project="p")
+        module = "cdktf_cdktf_provider_google.compute_firewall"
+        assert module not in sys.modules
+        jsii.kernel.provider.create(CreateRequest(
+            fqn="@cdktf/provider-google.computeFirewall.ComputeFirewall",
+            args=_make_reference_for_native(jsii.kernel, [stack, "fw", {"name": "fw", "network": "default"}]),
+            overrides=[], interfaces=[],
+        ))
+        firewall = stack.node.find_child("fw")
+        assert type(firewall).__module__ == module, type(firewall)
+        print("ok")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_node_hook_defers_each_submodule_until_first_use(tmp_path: Path) -> None:
+    from constructs_lib import provider_import
+
+    package = tmp_path / "node_modules" / "@cdktf" / "provider-google"
+    (package / "lib").mkdir(parents=True)
+    (package / "package.json").write_text(json.dumps({"name": "@cdktf/provider-google", "main": "lib/index.js"}))
+    (package / "lib" / "index.js").write_text(
+        'exports.fooBar = exports.baz = void 0;\nexports.fooBar = require("./foo-bar");\nexports.baz = require("./baz");\n'
+    )
+    for name, value in (("foo-bar", 1), ("baz", 2)):
+        (package / "lib" / f"{name}.js").write_text(f"(globalThis.loaded ||= []).push({name!r});\nexports.value = {value};\n")
+    hook = tmp_path / "hook.js"
+    hook.write_text(provider_import.NODE_HOOK % {"package": repr(provider_import.ASSEMBLY), "env_var": repr(ENV_VAR)})
+    script = (
+        "const p = require('@cdktf/provider-google');"
+        "const before = (globalThis.loaded || []).slice();"
+        "const value = p.fooBar.value;"
+        "console.log(JSON.stringify({before, after: globalThis.loaded, value, keys: Object.keys(p)}));"
+    )
+
+    def run(mode: str) -> dict[str, object]:
+        env = clean_env(**{ENV_VAR: mode})
+        done = subprocess.run(
+            ["node", "--require", str(hook), "-e", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    lazy, plain = run("1"), run("0")
+    assert lazy["before"] == [] and lazy["after"] == ["foo-bar"] and lazy["value"] == 1
+    assert plain["before"] == ["foo-bar", "baz"] and plain["value"] == 1
+    assert lazy["keys"] == plain["keys"]
+
+
+def test_warm_jsii_cache_leaves_the_provider_indexed_in_a_fresh_cache(tmp_path: Path) -> None:
+    # A synth that exits before jsii's background indexer finishes never leaves an index
+    # behind; warm_jsii_cache waits for it, so later runs skip parsing the 98 MB .jsii.
+    root = tmp_path / "jsii-package-cache"
+    result = run_python(
+        "from constructs_lib.provider_import import warm_jsii_cache; exit(not warm_jsii_cache())",
+        JSII_RUNTIME_PACKAGE_CACHE_ROOT=str(root),
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(root.glob("@cdktf/provider-google/*/*/.jsii.runtime.v*.json"))
