@@ -7,8 +7,8 @@ deployment file with N regions to a temporary directory and runs
 interleaved (ours, baseline, baseline, ours, ...) so that drift in machine load
 hits both alike:
 
-* ours:     LLM_FAST_PROVIDER_IMPORT=1 (constructs_lib/provider_import.py on)
-* baseline: LLM_FAST_PROVIDER_IMPORT=0 (the plain way a CDKTF Python app imports)
+* ours:     python -O, LLM_FAST_PROVIDER_IMPORT=1 (as cdktf.json runs the app)
+* baseline: python, LLM_FAST_PROVIDER_IMPORT=0 (the plain way a CDKTF Python app imports)
 
 Each run's wall time, and its peak memory: the sum of the RSS of main.py's
 process and all its descendants (the jsii kernel's node processes), sampled
@@ -371,7 +371,8 @@ def report(points: list[Point], runs: int, command: str) -> str:
             f"- Versions: {facts['versions']}",
             f"- Command: `{command}`; medians of {runs} run(s) per cell, (min–max) after the time, "
             "ours and baseline interleaved, after one untimed warm-up run of each.",
-            f"- ours: `{ENV_VAR}=1` (constructs_lib/provider_import.py); baseline: `{ENV_VAR}=0`, the plain import path.",
+            f"- ours: `python -O main.py` with `{ENV_VAR}=1` (constructs_lib/provider_import.py), as cdktf.json runs it; "
+            f"baseline: `python main.py` with `{ENV_VAR}=0`, the plain import path.",
             "- Peak memory: the largest sum of RSS over `python main.py` and its descendants (the jsii kernel's "
             "node processes), sampled every 20 ms.",
             "",
