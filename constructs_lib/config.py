@@ -94,6 +94,9 @@ class GcsState(_Model):
     ) = None
 
 
+_TFC_WORKSPACE_NAME_LIMIT = 90
+
+
 class VcsRepository(_Model):
     """The repository Terraform Cloud watches for VCS-driven runs (used by the opt-in bootstrap)."""
 
@@ -114,9 +117,12 @@ class TfcState(_Model):
 
     @model_validator(mode="after")
     def _workspace_names_fit(self) -> TfcState:
-        # The longest stack name is region-northamerica-northeast2 (30 characters); TFC allows 90.
-        if len(self.workspace_prefix) + 1 + 30 > 90:
-            raise ValueError("workspace_prefix: too long: workspace names must stay within 90 characters")
+        longest_stack = max(len(naming.region_stack(region)) for region in gcp_regions.ZONES)
+        if len(self.workspace_prefix) + 1 + longest_stack > _TFC_WORKSPACE_NAME_LIMIT:
+            raise ValueError(
+                f"workspace_prefix: too long: Terraform Cloud workspace names <prefix>-<stack> "
+                f"must stay within {_TFC_WORKSPACE_NAME_LIMIT} characters"
+            )
         return self
 
 

@@ -89,6 +89,7 @@ INVALID = [
     pytest.param(lambda d: d.update(state={"backend": "gcs", "bucket": "Bad_Bucket!", "prefix": "llm"}), "state.bucket", "is not allowed", id="gcs-bad-bucket"),
     pytest.param(lambda d: d.update(state={"backend": "tfc", "workspace_prefix": "llm"}), "state.organization", "required key is missing", id="tfc-without-organization"),
     pytest.param(lambda d: d.update(state={"backend": "tfc", "organization": "acme", "workspace_prefix": "llm prod"}), "state.workspace_prefix", "is not allowed", id="tfc-bad-workspace"),
+    pytest.param(lambda d: d.update(state={"backend": "tfc", "organization": "acme", "workspace_prefix": "w" * 61}), "state.workspace_prefix", "within 90 characters", id="tfc-workspace-too-long"),
     pytest.param(lambda d: d.update(state={"backend": "local", "directory": "/var/state"}), "state.directory", "is not allowed", id="absolute-state-dir"),
     pytest.param(lambda d: d.update(state={"backend": "local", "directory": "../elsewhere"}), "state.directory", "is not allowed", id="escaping-state-dir"),
     pytest.param(lambda d: region(d).update(serving_cidr="10.0.0.0/33"), "regions[0].serving_cidr", "not a CIDR block", id="bad-cidr"),
