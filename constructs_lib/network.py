@@ -89,7 +89,7 @@ class RegionalNetwork(Construct):
             source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
             subnetwork=[
                 ComputeRouterNatSubnetwork(
-                    name=self.serving_subnet.id,
+                    name=self.serving_subnet.self_link,
                     source_ip_ranges_to_nat=["ALL_IP_RANGES"],
                 )
             ],

@@ -73,4 +73,4 @@ def test_subnets_and_nat_keep_vms_private(default_synth: Synth) -> None:
     assert "log_config" in subnet
     nat = default_synth.resource(REGION, "google_compute_router_nat", "nat")
     assert nat["router"] == "${google_compute_router.nat_router.name}"
-    assert nat["subnetwork"][0]["name"] == "${google_compute_subnetwork.serving_subnet.id}"
+    assert nat["subnetwork"][0]["name"] == "${google_compute_subnetwork.serving_subnet.self_link}"
