@@ -18,6 +18,7 @@ from constructs_lib.output_directory import replace_on_success
 
 
 def main() -> int:
+    source = outdir = ""
     try:
         source = config_path(os.environ)
         outdir = output_directory(os.environ)
@@ -29,6 +30,9 @@ def main() -> int:
             build_app(config, outdir=staging).synth()
     except ConfigError as error:
         print(error, file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: {error.filename or outdir}: cannot write the output: {error.strerror or error}", file=sys.stderr)
         return 1
     except RuntimeError as error:
         from constructs_lib.validation import violations_from_error

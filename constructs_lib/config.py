@@ -62,13 +62,17 @@ Domain = Annotated[
 ]
 MachineType = Annotated[
     str,
-    StringConstraints(pattern=r"^(a2|a3|a4|a4x|g2|g4|n1)-[a-z0-9]+(-[a-z0-9]+)*$"),
+    StringConstraints(pattern=r"^(a2|a3|a4|g2|g4|n1)-[a-z0-9]+(-[a-z0-9]+)*$"),
 ]
-"""A GPU machine type: the accelerator-optimized families, or N1 with an attached GPU."""
+"""An x86 GPU machine type: the accelerator-optimized families, or N1 with an attached GPU
+(A4X is Arm and cannot boot the x86 image)."""
 
 RelativePath = Annotated[str, StringConstraints(pattern=r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+$")]
 HttpPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/-]*$")]
 HeaderName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9]{0,62}$")]
+
+
+_RFC1918 = tuple(ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
 class LocalState(_Model):
@@ -170,6 +174,16 @@ class Frontend(_Model):
     """Requests per second one GPU VM is sized for; the RATE balancing mode's capacity."""
     rate_limit: RateLimit = RateLimit()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _draining_follows_requests(cls, data: Any) -> Any:
+        """Unless set, draining lasts as long as a request may (up to its 3600 s maximum)."""
+        if isinstance(data, dict) and "connection_draining_sec" not in data and "request_timeout_sec" in data:
+            timeout = data["request_timeout_sec"]
+            if isinstance(timeout, int) and not isinstance(timeout, bool):
+                return {**data, "connection_draining_sec": max(600, min(timeout, 3600))}
+        return data
+
     @model_validator(mode="after")
     def _draining_covers_requests(self) -> Frontend:
         if self.connection_draining_sec < min(self.request_timeout_sec, 3600):
@@ -262,14 +276,21 @@ class Region(_Model):
             network = ipaddress.ip_network(value, strict=True)
         except ValueError:
             raise ValueError(f"{value!r} is not a CIDR block such as 10.0.0.0/20") from None
-        if network.version != 4 or not network.is_private:
-            raise ValueError(f"{value!r} must be a private IPv4 range (RFC 1918)")
+        if network.version != 4 or not any(network.subnet_of(block) for block in _RFC1918):
+            raise ValueError(f"{value!r} must lie in an RFC 1918 range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)")
+        if network.prefixlen > 29:
+            raise ValueError(f"{value!r} is too small: GCP subnets are /29 or larger")
         return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Region:
         if self.min_replicas > self.max_replicas:
             raise ValueError("min_replicas: must not exceed max_replicas")
+        if self.min_replicas == 0 and self.autoscaling.signal == "metric":
+            raise ValueError(
+                "min_replicas: must be at least 1 with autoscaling signal metric: "
+                "with no VM running, nothing publishes the metric and the region never scales up"
+            )
         allowed = gcp_regions.ZONES[self.region]
         for zone in self.zones or ():
             if zone not in allowed:
@@ -361,6 +382,10 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     keys: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, str):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is not a plain string", key_node.start_mark
+            )
         if key in keys:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -423,7 +448,11 @@ def parse_config(data: Any, source: str) -> DeploymentConfig:
         raise ConfigError(source, "", f"the file is {what}; it must be a mapping of keys (see config/default.yaml)")
     try:
         # Through JSON so strict mode takes YAML lists for tuples; YAML dates become strings.
-        return DeploymentConfig.model_validate_json(json.dumps(data, default=str), strict=True)
+        document = json.dumps(data, default=str)
+    except (TypeError, ValueError) as error:  # e.g. an alias that contains itself
+        raise ConfigError(source, "(top level)", f"cannot be read as plain data: {error}") from None
+    try:
+        return DeploymentConfig.model_validate_json(document, strict=True)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         field, message = _describe(first)

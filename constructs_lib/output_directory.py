@@ -33,12 +33,14 @@ def replace_on_success(outdir: str) -> Iterator[str]:
 
 
 def _publish(staging: Path, target: Path) -> None:
+    """Move the new files in (the manifest last), then drop the folders of stacks that are gone."""
     stacks = set(json.loads((staging / "manifest.json").read_text())["stacks"])
+    files = sorted(path for path in staging.rglob("*") if path.is_file())
+    files.sort(key=lambda path: path.name == "manifest.json")
+    for source in files:
+        destination = target / source.relative_to(staging)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, destination)
     for stack_dir in (target / "stacks").glob("*"):
         if stack_dir.is_dir() and stack_dir.name not in stacks:
             shutil.rmtree(stack_dir)
-    for source in sorted(staging.rglob("*")):
-        if source.is_file():
-            destination = target / source.relative_to(staging)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(source, destination)

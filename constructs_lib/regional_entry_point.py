@@ -138,7 +138,7 @@ class RegionalEntryPoint(Construct):
         else:
             if domain is None:
                 raise ValueError("an external entry point serves HTTPS and needs its domain")
-            proxy_id, port = self._https_proxy(name_prefix, region, url_map.id, domain), "443"
+            proxy_id, port = self._https_proxy(name_prefix, region, url_map.id, domain, frontend.ssl_profile), "443"
         address = ComputeAddress(
             self,
             "address",
@@ -181,7 +181,7 @@ class RegionalEntryPoint(Construct):
         proxy.override_logical_id("regional_proxy")
         return proxy.id
 
-    def _https_proxy(self, name_prefix: str, region: str, url_map: str, domain: str) -> str:
+    def _https_proxy(self, name_prefix: str, region: str, url_map: str, domain: str, ssl_profile: str) -> str:
         """HTTPS with a Google-managed Certificate Manager certificate, authorized through DNS.
 
         Regional load balancers cannot use the global managed certificates, and a
@@ -209,7 +209,7 @@ class RegionalEntryPoint(Construct):
             "tls_policy",
             name=naming.resource_name(name_prefix, region, "tls-policy"),
             region=region,
-            profile="MODERN",
+            profile=ssl_profile,
             min_tls_version="TLS_1_2",
         )
         tls_policy.override_logical_id("regional_tls_policy")

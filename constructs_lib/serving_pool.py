@@ -35,6 +35,8 @@ from constructs_lib.health_checks import AUTOHEALING, http_probe
 BOOT_IMAGE = "projects/cos-cloud/global/images/family/cos-stable"
 """Container-Optimized OS: signed NVIDIA drivers via ``cos-extensions``, Docker, Shielded VM."""
 BOOT_DISK_GB = 200
+_HYPERDISK_ONLY_FAMILIES = ("a3-", "a4-", "g4-")
+"""Machine families whose boot disk must be Hyperdisk (A3 High also takes it)."""
 SERVER_KEEPALIVE_SEC = 620
 """Above the load balancers' fixed 600 s backend keepalive, so the server never closes first."""
 
@@ -57,6 +59,11 @@ while sleep 30; do
     "https://monitoring.googleapis.com/v3/projects/$project/timeSeries"
 done
 """
+
+def boot_disk_type(machine_type: str) -> str:
+    """``hyperdisk-balanced`` for A3/A4/G4, which take no Persistent Disk; ``pd-balanced`` otherwise."""
+    return "hyperdisk-balanced" if machine_type.startswith(_HYPERDISK_ONLY_FAMILIES) else "pd-balanced"
+
 
 SERVER_GAUGE = "vllm:num_requests_running"
 """The Prometheus gauge of vLLM's /metrics that the reporter publishes."""
@@ -101,6 +108,7 @@ def startup_script(server: InferenceServer) -> str:
             reporter.rstrip("\n"),
             "REPORTER",
             "systemctl stop inference-metrics 2>/dev/null || true",
+            "systemctl reset-failed inference-metrics 2>/dev/null || true",
             "systemd-run --unit=inference-metrics --property=Restart=always /bin/bash /var/lib/inference-metrics.sh",
             "",
         )
@@ -144,7 +152,7 @@ class ServingPool(Construct):
                     boot=True,
                     auto_delete=True,
                     disk_size_gb=BOOT_DISK_GB,
-                    disk_type="pd-balanced",
+                    disk_type=boot_disk_type(region.machine_type),
                 )
             ],
             guest_accelerator=(

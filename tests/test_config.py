@@ -93,7 +93,11 @@ INVALID = [
     pytest.param(lambda d: d.update(state={"backend": "local", "directory": "/var/state"}), "state.directory", "is not allowed", id="absolute-state-dir"),
     pytest.param(lambda d: d.update(state={"backend": "local", "directory": "../elsewhere"}), "state.directory", "is not allowed", id="escaping-state-dir"),
     pytest.param(lambda d: region(d).update(serving_cidr="10.0.0.0/33"), "regions[0].serving_cidr", "not a CIDR block", id="bad-cidr"),
-    pytest.param(lambda d: region(d).update(serving_cidr="8.8.8.0/24"), "regions[0].serving_cidr", "private IPv4", id="public-cidr"),
+    pytest.param(lambda d: region(d).update(serving_cidr="8.8.8.0/24"), "regions[0].serving_cidr", "RFC 1918", id="public-cidr"),
+    pytest.param(lambda d: region(d).update(serving_cidr="169.254.0.0/20"), "regions[0].serving_cidr", "RFC 1918", id="link-local-cidr"),
+    pytest.param(lambda d: region(d).update(serving_cidr="192.168.0.0/30"), "regions[0].serving_cidr", "/29 or larger", id="tiny-cidr"),
+    pytest.param(lambda d: region(d).update(machine_type="a4x-highgpu-4g"), "regions[0].machine_type", "is not allowed", id="arm-machine"),
+    pytest.param(lambda d: region(d).update(min_replicas=0), "regions[0].min_replicas", "nothing publishes the metric", id="zero-min-with-metric"),
     pytest.param(lambda d: region(d, 1).update(serving_cidr="10.0.0.0/24"), "regions[1].serving_cidr", "overlaps regions[0].serving_cidr", id="overlapping-cidr"),
     pytest.param(lambda d: region(d).update(entry_point="external"), "regions[0].entry_domain", "required exactly when entry_point is external", id="external-without-domain"),
     pytest.param(lambda d: region(d).update(entry_point="public"), "regions[0].entry_point", "'public' is not allowed", id="unknown-entry-point"),
@@ -119,6 +123,9 @@ def test_invalid_document_names_field_and_rule(change: Callable[[dict[str, Any]]
 @pytest.mark.parametrize(
     ("text", "field", "message"),
     [
+        pytest.param("? [a, b]\n: x\n", "deploy.yaml: line 1", "is not a plain string", id="complex-key"),
+        pytest.param("2024-01-01: x\n", "deploy.yaml: line 1", "is not a plain string", id="date-key"),
+        pytest.param("regions: &r [*r]\n", "deploy.yaml: (top level)", "cannot be read as plain data", id="self-alias"),
         pytest.param("", "deploy.yaml", "the file is empty", id="empty"),
         pytest.param("- a\n- b\n", "deploy.yaml", "the file is a list", id="list"),
         pytest.param("name: llm\n  bad: indent\n", "deploy.yaml: line 2", "invalid YAML", id="syntax-error"),
@@ -150,6 +157,22 @@ def test_environment_variables() -> None:
         output_directory({"CDKTF_OUTDIR": ""})
     with pytest.raises(ConfigError, match=r"^error: environment: CDKTF_OUTDIR: "):
         output_directory({"CDKTF_OUTDIR": "out dir; rm -rf"})
+
+
+def test_zero_min_replicas_is_allowed_with_load_balancing_signal() -> None:
+    def scale_to_zero(document: dict[str, Any]) -> None:
+        region(document).update(min_replicas=0, autoscaling={"signal": "load_balancing"})
+
+    assert parse_config(mutated(scale_to_zero), "deploy.yaml").regions[0].min_replicas == 0
+
+
+def test_connection_draining_follows_the_request_timeout_unless_set() -> None:
+    longer = parse_config(mutated(lambda d: d.update(frontend={"request_timeout_sec": 1800})), "deploy.yaml")
+    assert longer.frontend.connection_draining_sec == 1800
+    capped = parse_config(mutated(lambda d: d.update(frontend={"request_timeout_sec": 7200})), "deploy.yaml")
+    assert capped.frontend.connection_draining_sec == 3600
+    explicit = {"request_timeout_sec": 900, "connection_draining_sec": 1200}
+    assert parse_config(mutated(lambda d: d.update(frontend=explicit)), "deploy.yaml").frontend.connection_draining_sec == 1200
 
 
 def test_decommissioned_region_leaves_the_serving_set() -> None:

@@ -120,3 +120,39 @@ def test_main_synthesizes_the_default_deployment(tmp_path: Path) -> None:
     for stack in manifest["stacks"].values():
         text = (outdir / stack["synthesizedStackPath"]).read_text()
         assert str(REPO) not in text and str(tmp_path) not in text
+
+
+def test_rule_violation_fails_synth_with_one_line_per_finding_and_keeps_output(good_outdir: Path) -> None:
+    """A code change that breaks a GCP rule (here: HTTP balanced by connection) stops the synth."""
+    breaking_change = "\n".join(
+        (
+            "import sys",
+            "from constructs_lib import provider_import",
+            "provider_import.install()",
+            "import constructs_lib.regional_entry_point as entry_point",
+            "entry_point.BALANCING_MODE = 'CONNECTION'",
+            "import main",
+            "sys.exit(main.main())",
+        )
+    )
+    before = tree_digest(good_outdir)
+    environment = {k: v for k, v in os.environ.items() if k != "DEPLOYMENT_CONFIG"}
+    environment["CDKTF_OUTDIR"] = str(good_outdir)
+    result = subprocess.run(
+        [sys.executable, "-c", breaking_change], cwd=REPO, env=environment, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines and all(line.startswith("error: config/default.yaml: ") for line in lines), result.stderr
+    assert any("google_compute_backend_service.global_backend: [GCP-LB-009" in line for line in lines), result.stderr
+    assert "Traceback" not in result.stderr
+    assert tree_digest(good_outdir) == before
+
+
+def test_unwritable_output_directory_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run_main({"CDKTF_OUTDIR": str(blocker / "cdktf.out")})
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"error: {blocker}"), result.stderr
+    assert "cannot write the output" in result.stderr and "Traceback" not in result.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 from constructs_lib.config import InferenceServer
-from constructs_lib.serving_pool import SERVER_GAUGE, startup_script
+from constructs_lib.serving_pool import SERVER_GAUGE, boot_disk_type, startup_script
 from tests.conftest import Synth
 
 REGION = "region-us-central1"
@@ -25,6 +25,13 @@ def test_instance_template_is_a_locked_down_gpu_vm(default_synth: Synth) -> None
     assert template["service_account"]["email"] == "${data.terraform_remote_state.network.outputs.service_account_email}"
     assert template["tags"] == ["${data.terraform_remote_state.network.outputs.network_tag}"]
     assert template["lifecycle"]["create_before_destroy"] is True
+
+
+def test_boot_disk_type_fits_the_machine_family(default_synth: Synth) -> None:
+    template = default_synth.resource(REGION, "google_compute_instance_template", "inference_template")
+    assert template["disk"][0]["disk_type"] == "pd-balanced"
+    assert [boot_disk_type(m) for m in ("a3-highgpu-8g", "a4-highgpu-8g", "g4-standard-48")] == ["hyperdisk-balanced"] * 3
+    assert [boot_disk_type(m) for m in ("g2-standard-8", "a2-highgpu-1g", "n1-standard-8")] == ["pd-balanced"] * 3
 
 
 def test_n1_machine_types_get_their_accelerator(three_region_synth: Synth) -> None:
@@ -83,6 +90,7 @@ def test_startup_script_runs_the_configured_server() -> None:
     assert "vllm/vllm-openai:v0.11.0 --model org/model --host 0.0.0.0 --port 9000 --max-num-seqs=8" in script
     assert "iptables -w -A INPUT -p tcp --dport 9000 -j ACCEPT" in script
     assert "VLLM_HTTP_TIMEOUT_KEEP_ALIVE=620" in script
+    assert script.index("systemctl reset-failed inference-metrics") < script.index("systemd-run --unit=inference-metrics")
     assert subprocess.run(["bash", "-n"], input=script, text=True).returncode == 0
 
 
