@@ -156,3 +156,14 @@ def test_unwritable_output_directory_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip().startswith(f"error: {blocker}"), result.stderr
     assert "cannot write the output" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_separate_runs_write_identical_bytes(tmp_path: Path) -> None:
+    """Determinism across processes, not only within one: different hash seeds, same files."""
+    digests = []
+    for seed in ("1", "2"):
+        outdir = tmp_path / f"seed-{seed}"
+        result = run_main({"CDKTF_OUTDIR": str(outdir), "PYTHONHASHSEED": seed})
+        assert result.returncode == 0, result.stderr
+        digests.append(tree_digest(outdir))
+    assert digests[0] == digests[1]
