@@ -121,7 +121,9 @@ class ServingPool(Construct):
     - GPU VMs cannot live-migrate: ``on_host_maintenance = TERMINATE``;
     - no public IP (egress through Cloud NAT), Shielded VM, project SSH keys blocked;
     - autohealing waits ``server.model_load_seconds`` for drivers and weights;
-    - rollouts surge new VMs first and never take serving VMs away.
+    - rollouts surge new VMs first and never take serving VMs away;
+    - BALANCED zone distribution: when a zone has no GPU left, new VMs go to the
+      others (GCP then requires proactive redistribution off).
     """
 
     def __init__(
@@ -197,6 +199,7 @@ class ServingPool(Construct):
             base_instance_name=naming.resource_name(name_prefix, name, "gpu"),
             version=[ComputeRegionInstanceGroupManagerVersion(name="primary", instance_template=template.self_link_unique)],
             distribution_policy_zones=list(zones),
+            distribution_policy_target_shape="BALANCED",
             named_port=[ComputeRegionInstanceGroupManagerNamedPort(name=naming.NAMED_PORT, port=server.port)],
             auto_healing_policies={
                 "health_check": autohealing.id,
@@ -208,6 +211,7 @@ class ServingPool(Construct):
                 "replacement_method": "SUBSTITUTE",
                 "max_surge_fixed": len(zones),
                 "max_unavailable_fixed": 0,
+                "instance_redistribution_type": "NONE",
             },
             wait_for_instances=False,
         )

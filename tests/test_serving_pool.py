@@ -47,6 +47,8 @@ def test_n1_machine_types_get_their_accelerator(three_region_synth: Synth) -> No
 def test_group_spreads_over_zones_with_a_named_port_and_autohealing(default_synth: Synth) -> None:
     group = default_synth.resource(REGION, "google_compute_region_instance_group_manager", "serving_pool")
     assert group["distribution_policy_zones"] == ["us-central1-a", "us-central1-b", "us-central1-c"]
+    assert group["distribution_policy_target_shape"] == "BALANCED"
+    assert group["update_policy"]["instance_redistribution_type"] == "NONE"
     assert group["named_port"] == [{"name": "http", "port": 8000}]
     assert group["auto_healing_policies"] == {
         "health_check": "${google_compute_region_health_check.autohealing.id}",
