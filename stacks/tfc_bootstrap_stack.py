@@ -7,12 +7,13 @@ organization.
 
 from __future__ import annotations
 
-from cdktf import App, LocalBackend, TerraformStack
+from cdktf import App, TerraformStack
 from cdktf_cdktf_provider_tfe.provider import TfeProvider
 from constructs import Construct
 
 from constructs_lib import naming
-from constructs_lib.config import DeploymentConfig, TfcState
+from constructs_lib.config import DeploymentConfig, LocalState, TfcState
+from constructs_lib.state_backends import configure_backend
 from constructs_lib.tfc_workspaces import TfcWorkspaces
 
 BOOTSTRAP_STACK = "tfc-bootstrap"
@@ -38,7 +39,7 @@ class TfcBootstrapStack(TerraformStack):
         if not isinstance(state, TfcState):
             raise ValueError("the bootstrap is only for the tfc state backend")
         TfeProvider(self, "tfe", hostname=state.hostname, organization=state.organization)
-        LocalBackend(self, path=f"../../../terraform-state/{BOOTSTRAP_STACK}.tfstate")
+        configure_backend(self, LocalState(backend="local"), stack_name=BOOTSTRAP_STACK)
         TfcWorkspaces(self, "workspaces", state=state, readers=readers_of(config))
 
 
