@@ -476,7 +476,7 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
         if isinstance(cause, _FieldError):
             return cause.field, str(cause)
         message = str(cause) if cause is not None else error["msg"]
-        if ": " in message and message.split(": ", 1)[0].isidentifier():
+        if ": " in message and all(part.isidentifier() for part in message.split(": ", 1)[0].split(".")):
             sub_field, message = message.split(": ", 1)
             field = f"{field}.{sub_field}" if field else sub_field
         return field, message
