@@ -9,9 +9,7 @@ import pytest
 
 from constructs_lib import capacity
 from constructs_lib.config import ConfigError, load_config, parse_config
-from tests.conftest import DEFAULT_CONFIG, REPO, load_yaml
-
-GPU_CAPACITY_CONFIG = REPO / "config" / "examples" / "gpu-capacity.yaml"
+from tests.conftest import DEFAULT_CONFIG, GPU_CAPACITY_CONFIG, load_yaml
 
 
 def fleet(peak: float | None = None, **regions: dict[str, Any]) -> dict[str, Any]:

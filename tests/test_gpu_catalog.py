@@ -13,9 +13,8 @@ import yaml
 from constructs_lib import gcp_regions, gpu_catalog
 from constructs_lib.config import REQUESTS_RUNNING_METRIC, ConfigError, load_config, parse_config
 from constructs_lib.serving_pool import RESERVATION_NAME_KEY
-from tests.conftest import DEFAULT_CONFIG, REPO, Synth, load_yaml
+from tests.conftest import DEFAULT_CONFIG, GPU_CAPACITY_CONFIG, Synth, load_yaml
 
-GPU_CAPACITY_CONFIG = REPO / "config" / "examples" / "gpu-capacity.yaml"
 BASE = load_yaml(DEFAULT_CONFIG)
 KNOWN_DISKS = {"pd-balanced", "pd-ssd", "pd-standard", "hyperdisk-balanced"}
 
@@ -269,8 +268,8 @@ def test_the_gpu_capacity_example_loads() -> None:
 
 
 @pytest.fixture(scope="module")
-def capacity_synth(synthesize: Callable[[dict[str, Any]], Synth]) -> Synth:
-    return synthesize(load_yaml(GPU_CAPACITY_CONFIG))
+def capacity_synth(gpu_capacity_synth: Synth) -> Synth:
+    return gpu_capacity_synth
 
 
 def template(synth: Synth, region: str) -> dict[str, Any]:
