@@ -44,6 +44,8 @@ class MachineSpec:
     memory_gb: float
     boot_disk_types: tuple[str, ...]
     provisioning: tuple[Provisioning, ...]
+    nic_type: str | None = None
+    """``GVNIC`` for series that boot only with Google Virtual NIC; None keeps the default."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +107,7 @@ def catalog() -> Catalog:
                 memory_gb=float(memory_gb),
                 boot_disk_types=tuple(family["boot_disk_types"]),
                 provisioning=tuple(narrowed.get(name, family["provisioning"])),
+                nic_type=family.get("nic_type"),
             )
     n1 = types["n1"]
     shapes = {name: N1Shape(name=name, vcpus=v, memory_gb=float(m)) for name, (v, m) in n1["shapes"].items()}
@@ -146,6 +149,12 @@ def boot_disk_type(machine_type: str) -> str:
     """The preferred boot disk the machine series accepts (Hyperdisk for A3/A4/G4)."""
     spec = catalog().machines.get(machine_type)
     return spec.boot_disk_types[0] if spec is not None else catalog().n1_boot_disk_types[0]
+
+
+def nic_type(machine_type: str) -> str | None:
+    """``GVNIC`` where the series requires Google Virtual NIC (A3, A4, G4), else None (the default NIC)."""
+    spec = catalog().machines.get(machine_type)
+    return None if spec is None else spec.nic_type
 
 
 def provisioning_models(machine_type: str) -> tuple[Provisioning, ...]:

@@ -204,7 +204,11 @@ class ServingPool(Construct):
                 if region.accelerator is not None
                 else None
             ),
-            network_interface=[ComputeInstanceTemplateNetworkInterface(subnetwork=subnetwork)],
+            network_interface=[
+                ComputeInstanceTemplateNetworkInterface(
+                    subnetwork=subnetwork, nic_type=gpu_catalog.nic_type(region.machine_type)
+                )
+            ],
             service_account={"email": service_account_email, "scopes": ["cloud-platform"]},
             scheduling=scheduling(region),
             reservation_affinity=reservation_affinity(region),

@@ -297,9 +297,13 @@ def test_reservation_region_consumes_only_its_named_reservation(capacity_synth: 
     assert "reservation_affinity" not in template(capacity_synth, "europe-west4")
 
 
-def test_a3_boot_disk_is_hyperdisk(capacity_synth: Synth) -> None:
-    assert template(capacity_synth, "us-central1")["disk"][0]["disk_type"] == "hyperdisk-balanced"
-    assert template(capacity_synth, "us-east4")["disk"][0]["disk_type"] == "pd-balanced"
+def test_a3_gets_hyperdisk_and_gvnic_g2_keeps_the_defaults(capacity_synth: Synth) -> None:
+    a3 = template(capacity_synth, "us-central1")
+    assert a3["disk"][0]["disk_type"] == "hyperdisk-balanced"
+    assert a3["network_interface"][0]["nic_type"] == "GVNIC"
+    g2 = template(capacity_synth, "us-east4")
+    assert g2["disk"][0]["disk_type"] == "pd-balanced"
+    assert "nic_type" not in g2["network_interface"][0]
 
 
 def test_omitted_zones_reach_the_group_as_the_gpu_zones(capacity_synth: Synth) -> None:
