@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -343,3 +344,38 @@ def test_per_region_rate_reaches_both_backend_services(capacity_synth: Synth) ->
     for region, rate in (("us-east4", 24), ("europe-west4", 8), ("us-central1", 64)):
         regional = capacity_synth.resource(f"region-{region}", "google_compute_region_backend_service", "regional_backend")
         assert [b["max_rate_per_instance"] for b in regional["backend"]] == [rate]
+
+
+# --- refreshing the zone table ---------------------------------------------------------------
+
+
+def test_refresh_tool_rebuilds_a_loadable_zone_table(tmp_path: Any) -> None:
+    from tools import refresh_gpu_zones
+
+    records = [
+        {"name": gpu, "zone": f"https://www.googleapis.com/compute/v1/projects/p/zones/{zone}"}
+        for gpu, zones in gpu_catalog.catalog().zones.items()
+        for zone in zones
+    ]
+    records += [
+        {"name": "nvidia-l4-vws", "zone": "projects/p/zones/us-west1-a"},
+        {"name": "nvidia-l4", "zone": "projects/p/zones/us-central2-b"},
+    ]
+    source = tmp_path / "accelerators.json"
+    source.write_text(json.dumps(records))
+    output = tmp_path / "gpu_zones.yaml"
+    assert refresh_gpu_zones.main([str(source), "--taken", "2026-11-27", "--output", str(output)]) == 0
+    rebuilt = yaml.safe_load(output.read_text())
+    assert rebuilt["taken"] == "2026-11-27"
+    assert rebuilt["zones"] == {gpu: sorted(zones) for gpu, zones in gpu_catalog.catalog().zones.items()}
+
+
+def test_refresh_tool_refuses_a_list_missing_a_gpu(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from tools import refresh_gpu_zones
+
+    source = tmp_path / "accelerators.json"
+    source.write_text(json.dumps([{"name": "nvidia-l4", "zone": "us-central1-a"}]))
+    output = tmp_path / "gpu_zones.yaml"
+    assert refresh_gpu_zones.main([str(source), "--taken", "2026-11-27", "--output", str(output)]) == 2
+    assert capsys.readouterr().err.startswith("error: no zone reported for ")
+    assert not output.exists()
