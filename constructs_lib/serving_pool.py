@@ -165,7 +165,10 @@ class ServingPool(Construct):
     - autohealing waits ``server.model_load_seconds`` for drivers and weights;
     - rollouts surge new VMs first and never take serving VMs away;
     - BALANCED zone distribution: when a zone has no GPU left, new VMs go to the
-      others (GCP then requires proactive redistribution off).
+      others (GCP then requires proactive redistribution off);
+    - what the GPU catalog says about the machine: boot disk, gVNIC, and the region's
+      provisioning model (Spot scheduling or a specific reservation);
+    - the region's own server arguments and, for vLLM, tensor parallelism over its GPUs.
     """
 
     def __init__(
