@@ -33,7 +33,14 @@ class GlobalFrontendStack(DeploymentStack):
             )
             for region in config.serving_regions
         )
-        edge_policy = EdgeSecurityPolicy(self, "edge_policy", name_prefix=config.name, rate_limit=config.frontend.rate_limit)
+        edge_policy = EdgeSecurityPolicy(
+            self,
+            "edge_policy",
+            name_prefix=config.name,
+            rate_limit=config.frontend.rate_limit,
+            health_path=config.server.health_path,
+            waf=config.frontend.waf,
+        )
         tls_policy = ModernTlsPolicy(self, "tls_policy", name_prefix=config.name, profile=config.frontend.ssl_profile)
         global_backend = GlobalBackend(
             self,
