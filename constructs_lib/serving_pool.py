@@ -51,6 +51,8 @@ METADATA_SERVER = "169.254.169.254"
 SERVER_ENV_FILE = "/run/inference-server.env"
 """Secrets for the server container, on tmpfs (gone at shutdown), readable by root only."""
 WEIGHTS_DIR = "/mnt/stateful_partition/model-weights"
+POOL_LABEL = "serving_pool"
+"""Label on every inference VM naming its pool: alerts and the dashboard select VMs by it."""
 BOOT_LOG_TAG = "inference-boot"
 """Prefix of the boot's lines on the serial console (``gcloud compute instances get-serial-port-output``)."""
 
@@ -344,6 +346,7 @@ class ServingPool(Construct):
             region=name,
             machine_type=region.machine_type,
             tags=[network_tag],
+            labels={"app": name_prefix, POOL_LABEL: naming.resource_name(name_prefix, name, "pool")},
             disk=[
                 ComputeInstanceTemplateDisk(
                     source_image=BOOT_IMAGE,

@@ -11,6 +11,7 @@ from constructs import Construct
 
 from constructs_lib import naming
 from constructs_lib.config import ApiKeyAuth, DeploymentConfig, Region
+from constructs_lib.monitoring import RegionAlerts
 from constructs_lib.network import RegionalNetwork
 from constructs_lib.regional_entry_point import RegionalEntryPoint
 from constructs_lib.serving_pool import ServingPool
@@ -60,6 +61,15 @@ class RegionalStack(DeploymentStack):
             server=config.server,
             frontend=config.frontend,
             domain=region.entry_domain,
+        )
+
+        RegionAlerts(
+            self,
+            "alerts",
+            name_prefix=config.name,
+            project_id=config.project_id,
+            serving_region=region,
+            alerts=config.alerts,
         )
 
         self.export("instance_group", pool.instance_group, "The serving pool, a backend of the global backend service")
