@@ -193,6 +193,10 @@ class InferenceServer(_Model):
             raise ValueError(f"{value!r} has no tag or digest; pin one (e.g. :v0.11.0 or @sha256:...)")
         if match["tag"] == "latest" and match["digest"] is None:
             raise ValueError(f"{value!r} is not pinned: 'latest' moves; use a version tag or @sha256:<digest>")
+        if _ARTIFACT_REGISTRY_HOST.match(match["registry"] or "") and match["path"].count("/") < 2:
+            raise ValueError(
+                f"{value!r}: Artifact Registry images are <location>-docker.pkg.dev/<project>/<repository>/<image>"
+            )
         return value
 
     @model_validator(mode="after")
@@ -221,12 +225,6 @@ class InferenceServer(_Model):
         if len(parts) < 3:
             return None
         return ArtifactRepository(project=parts[0], location=host["location"], repository=parts[1])
-
-    @property
-    def registry_host(self) -> str | None:
-        """The image's registry host when it is not Docker Hub."""
-        match = _IMAGE_REFERENCE.match(self.image)
-        return match["registry"] if match is not None else None
 
 
 class RateLimit(_Model):

@@ -125,6 +125,8 @@ def _network_steps(port: int) -> tuple[str, ...]:
 
 def _secret_steps(secret_env: dict[str, str]) -> tuple[str, ...]:
     """Read each secret's latest version with the VM's service account into the server's env file."""
+    if not secret_env:
+        return (f"install -m 600 /dev/null {SERVER_ENV_FILE}",)
     lines = [
         "read_secret() {  # the latest version of secret $1, decoded",
         "  local project token body",
@@ -141,8 +143,7 @@ def _secret_steps(secret_env: dict[str, str]) -> tuple[str, ...]:
             f"if [ -z \"$value\" ]; then log 'secret {secret_id} is empty: add a version with the value'; exit 1; fi",
             f"printf '{variable}=%s\\n' \"$value\" >>{SERVER_ENV_FILE}",
         ]
-    if secret_env:
-        lines.append("unset value")
+    lines.append("unset value")
     return tuple(lines)
 
 

@@ -122,6 +122,7 @@ INVALID = [
     pytest.param(lambda d: d.update(server={"image": "vllm/vllm-openai:latest"}), "server.image", "'latest' moves", id="latest-image"),
     pytest.param(lambda d: d.update(server={"image": "vllm/vllm-openai@sha256:abc"}), "server.image", "is not a container image reference", id="short-digest"),
     pytest.param(lambda d: d.update(server={"image": "vllm/vllm-openai:v1;rm -rf /"}), "server.image", "is not a container image reference", id="shell-in-image"),
+    pytest.param(lambda d: d.update(server={"image": "us-docker.pkg.dev/acme/vllm:v1"}), "server.image", "<location>-docker.pkg.dev/<project>/<repository>/<image>", id="artifact-registry-without-repository"),
     pytest.param(lambda d: d.update(server={"model_revision": "main;reboot"}), "server.model_revision", "is not allowed", id="bad-revision"),
     pytest.param(lambda d: d.update(server={"model_revision": "abc123", "weights_bucket": "weights"}), "server.model_revision", "applies to Hugging Face downloads", id="revision-with-bucket"),
     pytest.param(lambda d: d.update(server={"weights_bucket": "gs://weights"}), "server.weights_bucket", "is not allowed", id="bucket-url"),
