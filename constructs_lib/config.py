@@ -25,7 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from constructs_lib import capacity, gcp_regions, gpu_catalog, naming
+from constructs_lib import capacity, gcp_regions, gpu_catalog, gpu_drivers, naming
+from constructs_lib.secret_patterns import WHERE_INSTEAD, secret_kind
 
 DEFAULT_CONFIG_PATH = "config/default.yaml"
 
@@ -68,6 +69,9 @@ ServerArg = Annotated[str, StringConstraints(pattern=r"^[-A-Za-z0-9_.=:/,]+$")]
 RelativePath = Annotated[str, StringConstraints(pattern=r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+$")]
 HttpPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/-]*$")]
 HeaderName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9]{0,62}$")]
+SecretId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,255}$")]
+"""A Secret Manager secret id in the deployment's project (never the secret's value)."""
+BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$")]
 
 
 _RFC1918 = tuple(ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
@@ -131,32 +135,163 @@ class TfcState(_Model):
 StateConfig = Annotated[Union[LocalState, GcsState, TfcState], Field(discriminator="backend")]
 
 
+_IMAGE_REFERENCE = re.compile(
+    r"^(?:(?P<registry>[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)+(?::[0-9]{1,5})?)/)?"
+    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+"""A container image reference: ``[registry/]path[:tag][@sha256:digest]`` (Docker's grammar, lower-case path)."""
+_ARTIFACT_REGISTRY_HOST = re.compile(r"^(?P<location>[a-z0-9-]+)-docker\.pkg\.dev$")
+RESERVED_SERVER_ENV = ("VLLM_API_KEY", "HF_TOKEN", "LD_LIBRARY_PATH", "VLLM_HTTP_TIMEOUT_KEEP_ALIVE")
+"""Set by the startup script (the first two from Secret Manager); the file may not set them."""
+
+
+class ArtifactRepository(BaseModel):
+    """The Artifact Registry repository an image lives in (its reader role is scoped to it)."""
+
+    model_config = ConfigDict(frozen=True)
+    project: str
+    location: str
+    repository: str
+
+
 class InferenceServer(_Model):
     """The OpenAI-compatible server every GPU VM runs, as a container (vLLM by default)."""
 
-    image: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9._/:@]*$")] = "vllm/vllm-openai:v0.11.0"
+    image: str = "vllm/vllm-openai:v0.11.0"
+    """Pinned by tag or, better, by digest (``...@sha256:<64 hex>``); ``latest`` or no tag is refused."""
     model: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9._/]*$")] = "Qwen/Qwen2.5-7B-Instruct"
+    model_revision: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9._]{0,99}$")] | None = None
+    """A Hugging Face commit, tag or branch of ``model`` (vLLM ``--revision``); a commit hash pins the weights."""
     port: Annotated[int, Field(ge=1024, le=65535)] = 8000
     health_path: HttpPath = "/health"
     args: tuple[ServerArg, ...] = ()
+    env: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,63}=[-A-Za-z0-9_.=:/,]*$")], ...] = ()
+    """``NAME=value`` environment variables of the server container (never secrets)."""
+    hf_token_secret: SecretId | None = None
+    """Secret Manager secret holding a Hugging Face token (gated models); handed over as HF_TOKEN."""
+    weights_bucket: BucketName | None = None
+    """Cloud Storage bucket holding the weights at ``gs://<bucket>/<model>/``; read-only, copied at boot."""
+    gpu_driver_version: gpu_drivers.DriverVersion | None = None
+    """Overrides the NVIDIA driver pinned for the GPU family (constructs_lib/gpu_drivers.py)."""
     model_load_seconds: Annotated[int, Field(ge=60, le=3600)] = 1200
     """How long a new VM may take to install drivers, pull the image and load the model
     before autohealing judges it; becomes the MIG's autohealing initial delay."""
 
+    @field_validator("image")
+    @classmethod
+    def _pinned_image(cls, value: str) -> str:
+        match = _IMAGE_REFERENCE.match(value)
+        if match is None or len(value) > 255:
+            raise ValueError(
+                f"{value!r} is not a container image reference ([registry/]path[:tag][@sha256:<64 hex digits>])"
+            )
+        if match["tag"] is None and match["digest"] is None:
+            raise ValueError(f"{value!r} has no tag or digest; pin one (e.g. :v0.11.0 or @sha256:...)")
+        if match["tag"] == "latest" and match["digest"] is None:
+            raise ValueError(f"{value!r} is not pinned: 'latest' moves; use a version tag or @sha256:<digest>")
+        if _ARTIFACT_REGISTRY_HOST.match(match["registry"] or "") and match["path"].count("/") < 2:
+            raise ValueError(
+                f"{value!r}: Artifact Registry images are <location>-docker.pkg.dev/<project>/<repository>/<image>"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _revision_source(self) -> InferenceServer:
+        if self.model_revision is not None and self.weights_bucket is not None:
+            raise ValueError(
+                "model_revision: applies to Hugging Face downloads; with weights_bucket the bucket's "
+                "gs://<bucket>/<model>/ contents are what is served"
+            )
+        for entry in self.env:
+            if entry.split("=", 1)[0] in RESERVED_SERVER_ENV:
+                raise ValueError(
+                    f"env: {entry.split('=', 1)[0]} is set by the startup script "
+                    "(VLLM_API_KEY from auth.secret, HF_TOKEN from hf_token_secret)"
+                )
+        return self
+
+    @property
+    def artifact_repository(self) -> ArtifactRepository | None:
+        """The image's Artifact Registry repository, or None for any other registry."""
+        match = _IMAGE_REFERENCE.match(self.image)
+        host = _ARTIFACT_REGISTRY_HOST.match((match and match["registry"]) or "")
+        if match is None or host is None:
+            return None
+        parts = match["path"].split("/")
+        if len(parts) < 3:
+            return None
+        return ArtifactRepository(project=parts[0], location=host["location"], repository=parts[1])
+
 
 class RateLimit(_Model):
-    """Cloud Armor throttle per client: requests allowed per interval before HTTP 429."""
+    """Cloud Armor throttle per client: requests allowed per interval before HTTP 429.
+
+    ``IP`` (default) counts each client address. ``IP_AND_HTTP_HEADER`` counts
+    each (address, ``header_name`` value) pair: a client cannot use up another
+    address's budget, and clients without the header are not pooled across
+    addresses. A header alone (``HTTP_HEADER``) is refused: every client
+    without it would share one bucket, and any client could pick a fresh value.
+    """
 
     requests: Annotated[int, Field(ge=1, le=1_000_000)] = 120
     interval_sec: Literal[10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600] = 60
-    key: Literal["IP", "HTTP_HEADER"] = "IP"
+    key: Literal["IP", "IP_AND_HTTP_HEADER", "HTTP_HEADER"] = "IP"
     header_name: HeaderName | None = None
 
     @model_validator(mode="after")
     def _header_key_needs_name(self) -> RateLimit:
-        if (self.key == "HTTP_HEADER") != (self.header_name is not None):
-            raise ValueError("header_name: required exactly when key is HTTP_HEADER")
+        if self.key == "HTTP_HEADER":
+            raise ValueError(
+                "key: HTTP_HEADER alone lets clients without the header share one bucket and any client "
+                "escape by changing the value; use IP_AND_HTTP_HEADER (or IP)"
+            )
+        if (self.key == "IP_AND_HTTP_HEADER") != (self.header_name is not None):
+            raise ValueError("header_name: required exactly when key is IP_AND_HTTP_HEADER")
         return self
+
+
+WAF_RULE_SETS = (
+    "sqli-v33-stable",
+    "xss-v33-stable",
+    "lfi-v33-stable",
+    "rfi-v33-stable",
+    "rce-v33-stable",
+    "methodenforcement-v33-stable",
+    "scannerdetection-v33-stable",
+    "protocolattack-v33-stable",
+    "sessionfixation-v33-stable",
+    "java-v33-stable",
+    "nodejs-v33-stable",
+    "php-v33-stable",
+)
+"""Cloud Armor's preconfigured OWASP CRS 3.3 rule sets."""
+
+
+class Waf(_Model):
+    """Preconfigured OWASP rule sets, each denying with 403 at the chosen sensitivity (1 = fewest false positives)."""
+
+    rule_sets: Annotated[tuple[str, ...], Field(min_length=1)]
+    sensitivity: Literal[1, 2, 3, 4] = 1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lists_as_tuples(cls, data: Any) -> Any:
+        """Frontend's before-validator puts this model in Python mode, where strict tuples refuse lists."""
+        if isinstance(data, dict) and isinstance(data.get("rule_sets"), list):
+            return {**data, "rule_sets": tuple(data["rule_sets"])}
+        return data
+
+    @field_validator("rule_sets")
+    @classmethod
+    def _known_rule_sets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if name not in WAF_RULE_SETS:
+                raise ValueError(f"{name!r} is not a preconfigured rule set; one of: {', '.join(WAF_RULE_SETS)}")
+        if len(set(value)) != len(value):
+            raise ValueError("list each rule set once")
+        return value
 
 
 class Frontend(_Model):
@@ -173,6 +308,8 @@ class Frontend(_Model):
     rate_limit: RateLimit = RateLimit()
     peak_requests_per_second: Annotated[float, Field(gt=0, le=10_000_000)] | None = None
     """The fleet's peak load; when set, synth checks that losing any one region leaves enough capacity."""
+    waf: Waf | None = None
+    """Optional; prompts often look like SQL or code, so start at sensitivity 1 and watch the logs."""
 
     @model_validator(mode="before")
     @classmethod
@@ -264,6 +401,8 @@ class Region(_Model):
     entry_point: Literal["internal", "external"] = "internal"
     entry_domain: Domain | None = None
     """The regional endpoint's hostname; required for an external entry point (HTTPS)."""
+    external_entry_point_without_cloud_armor: bool = False
+    """Required (true) with an external entry point: hashicorp/google 6.50 cannot attach Cloud Armor to it."""
     decommission: bool = False
     """Step 2 of removing a region: the global backend drops it, its stack stays to be destroyed."""
     serving_cidr: str | None = None
@@ -328,6 +467,14 @@ class Region(_Model):
             raise ValueError("zones: list each zone once, at least one")
         if (self.entry_point == "external") != (self.entry_domain is not None):
             raise ValueError("entry_domain: required exactly when entry_point is external (its HTTPS hostname)")
+        if self.entry_point == "external" and not self.external_entry_point_without_cloud_armor:
+            raise ValueError(
+                "external_entry_point_without_cloud_armor: set it to true to accept that the external entry "
+                "point has no rate limit or WAF (the pinned provider cannot attach Cloud Armor to a regional "
+                "backend service; see README 'Who may call the endpoint'), or use entry_point: internal"
+            )
+        if self.entry_point == "internal" and self.external_entry_point_without_cloud_armor:
+            raise ValueError("external_entry_point_without_cloud_armor: only for entry_point: external")
         if self.decommission and self.capacity_scaler != 0:
             raise ValueError(
                 "decommission: drain the region first (capacity_scaler: 0, deploy global-frontend), "
@@ -371,6 +518,37 @@ class Region(_Model):
         return self.max_rate_per_instance if self.max_rate_per_instance is not None else frontend.max_rate_per_instance
 
 
+class ApiKeyAuth(_Model):
+    """Clients send ``Authorization: Bearer <key>``; the key is a Secret Manager secret each VM reads at boot."""
+
+    type: Literal["api_key"]
+    secret: SecretId
+
+
+class NoAuth(_Model):
+    """No authentication: anyone who reaches the endpoint can use the GPUs (README says what that exposes)."""
+
+    type: Literal["none"]
+
+
+AuthConfig = Annotated[Union[ApiKeyAuth, NoAuth], Field(discriminator="type")]
+
+ChannelId = Annotated[
+    str, StringConstraints(pattern=r"^(projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/notificationChannels/)?[0-9]{1,30}$")
+]
+
+
+class Alerts(_Model):
+    """Cloud Monitoring alerting: the policies always exist; channels are where they notify."""
+
+    notification_channels: tuple[ChannelId, ...] = ()
+    """Channel ids (``123``) or names (``projects/<p>/notificationChannels/123``)."""
+    error_ratio: Annotated[float, Field(gt=0, le=1)] = 0.05
+    """Share of 5xx answers from a region's servers at the global load balancer that opens an incident."""
+    p95_latency_ms: Annotated[int, Field(ge=100, le=86_400_000)] = 120_000
+    """95th percentile of the backends' whole-response latency (streams included) that opens an incident."""
+
+
 class DeploymentConfig(_Model):
     """The whole deployment: what `main.py` turns into the network, regional and global stacks."""
 
@@ -379,8 +557,30 @@ class DeploymentConfig(_Model):
     domains: Annotated[tuple[Domain, ...], Field(min_length=1, max_length=100)]
     state: StateConfig
     regions: Annotated[tuple[Region, ...], Field(min_length=1)]
+    auth: AuthConfig
+    """Filled in before validation when absent: API keys from the secret ``<name>-api-key``."""
     server: InferenceServer = InferenceServer()
     frontend: Frontend = Frontend()
+    alerts: Alerts = Alerts()
+
+    @property
+    def secret_ids(self) -> tuple[str, ...]:
+        """Every Secret Manager secret the inference VMs read (their service account may access these only)."""
+        ids = [self.auth.secret] if isinstance(self.auth, ApiKeyAuth) else []
+        if self.server.hf_token_secret is not None:
+            ids.append(self.server.hf_token_secret)
+        return tuple(dict.fromkeys(ids))
+
+    @model_validator(mode="after")
+    def _no_secret_values(self) -> DeploymentConfig:
+        fields = [("server.args", self.server.args), ("server.env", self.server.env)]
+        fields += [(f"regions[{index}].server_args", region.server_args) for index, region in enumerate(self.regions)]
+        for field, values in fields:
+            for position, value in enumerate(values):
+                kind = secret_kind(value)
+                if kind is not None:
+                    raise _FieldError(f"{field}[{position}]", f"looks like {kind}; {WHERE_INSTEAD}")
+        return self
 
     @model_validator(mode="after")
     def _fleet_is_servable(self) -> DeploymentConfig:
@@ -409,6 +609,15 @@ class DeploymentConfig(_Model):
     def serving_regions(self) -> tuple[Region, ...]:
         """The regions the global backend service sends traffic to (not being decommissioned)."""
         return tuple(region for region in self.regions if not region.decommission)
+
+
+def closed_by_default(data: dict[str, Any]) -> dict[str, Any]:
+    """A file without ``auth`` gets API keys from the secret ``<name>-api-key``; ``auth: none`` is ``{type: none}``."""
+    if "auth" not in data and isinstance(data.get("name"), str):
+        return {**data, "auth": {"type": "api_key", "secret": f"{data['name']}-api-key"}}
+    if data.get("auth") == "none":
+        return {**data, "auth": {"type": "none"}}
+    return data
 
 
 class _FieldError(ValueError):
@@ -447,7 +656,7 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in ("local", "gcs", "tfc") and path == "state":
+        elif (part in ("local", "gcs", "tfc") and path == "state") or (part in ("api_key", "none") and path == "auth"):
             continue  # the discriminator's branch, not a key of the file
         else:
             path += f".{part}" if path else str(part)
@@ -465,6 +674,10 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
         return field, "required key is missing"
     if kind == "string_pattern_mismatch":
         return field, f"{error['input']!r} is not allowed (must match {context.get('pattern')})"
+    if kind == "union_tag_invalid" and field == "auth":
+        return "auth.type", f"{context.get('tag')!r} is not an authentication type; one of: api_key, none"
+    if kind == "union_tag_not_found" and field == "auth":
+        return "auth.type", "required key is missing (one of: api_key, none)"
     if kind == "union_tag_invalid":
         return field + ".backend" if field else "backend", (
             f"{context.get('tag')!r} is not a state backend; one of: local, gcs, tfc"
@@ -493,7 +706,7 @@ def parse_config(data: Any, source: str) -> DeploymentConfig:
         raise ConfigError(source, "", f"the file is {what}; it must be a mapping of keys (see config/default.yaml)")
     try:
         # Through JSON so strict mode takes YAML lists for tuples; YAML dates become strings.
-        document = json.dumps(data, default=str)
+        document = json.dumps(closed_by_default(data), default=str)
     except (TypeError, ValueError) as error:  # e.g. an alias that contains itself
         raise ConfigError(source, "(top level)", f"cannot be read as plain data: {error}") from None
     try:

@@ -25,14 +25,19 @@ from cdktf_cdktf_provider_google.compute_region_health_check import ComputeRegio
 from cdktf_cdktf_provider_google.compute_region_ssl_policy import ComputeRegionSslPolicy
 from cdktf_cdktf_provider_google.compute_region_target_http_proxy import ComputeRegionTargetHttpProxy
 from cdktf_cdktf_provider_google.compute_region_target_https_proxy import ComputeRegionTargetHttpsProxy
-from cdktf_cdktf_provider_google.compute_region_url_map import ComputeRegionUrlMap
+from cdktf_cdktf_provider_google.compute_region_url_map import (
+    ComputeRegionUrlMap,
+    ComputeRegionUrlMapHostRule,
+    ComputeRegionUrlMapPathMatcher,
+    ComputeRegionUrlMapPathMatcherPathRule,
+)
 from cdktf_cdktf_provider_google.compute_subnetwork import ComputeSubnetwork
 from constructs import Construct
 
 from constructs_lib import naming
 from constructs_lib.config import Frontend, InferenceServer
 from constructs_lib.health_checks import LOAD_BALANCING, http_probe
-from constructs_lib.security import ServingPortFirewall
+from constructs_lib.security import PUBLIC_PATH_PREFIX, ServingPortFirewall
 
 BALANCING_MODE = "RATE"
 """Shared with the global backend service: one instance group, one balancing mode."""
@@ -131,6 +136,8 @@ class RegionalEntryPoint(Construct):
             name=naming.resource_name(name_prefix, region, "url-map"),
             region=region,
             default_service=self.backend_service.id,
+            host_rule=[ComputeRegionUrlMapHostRule(hosts=["*"], path_matcher="api")],
+            path_matcher=[self._api_paths_only(self.backend_service.id, server.health_path)],
         )
         url_map.override_logical_id("regional_url_map")
 
@@ -169,6 +176,26 @@ class RegionalEntryPoint(Construct):
 
         self.scheme: str = scheme
         self.address: str = address.address
+
+    @staticmethod
+    def _api_paths_only(backend_service: str, health_path: str) -> ComputeRegionUrlMapPathMatcher:
+        """Only the API and the health path reach the servers; anything else is answered 404 here.
+
+        The regional entry point cannot have Cloud Armor (see ``config.Region``), and
+        vLLM checks its API key only under /v1: admin paths such as /pause would
+        otherwise be open. The default route aborts every request with 404
+        (fault injection at 100 %), so its backend is never called.
+        """
+        return ComputeRegionUrlMapPathMatcher(
+            name="api",
+            default_service=backend_service,
+            default_route_action={"fault_injection_policy": {"abort": {"http_status": 404, "percentage": 100}}},
+            path_rule=[
+                ComputeRegionUrlMapPathMatcherPathRule(
+                    paths=[f"{PUBLIC_PATH_PREFIX}*", health_path], service=backend_service
+                )
+            ],
+        )
 
     def _http_proxy(self, name_prefix: str, region: str, url_map: str) -> str:
         """Plain HTTP inside the VPC: internal callers reach it only through the VPC."""

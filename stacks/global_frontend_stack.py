@@ -13,6 +13,7 @@ from constructs import Construct
 from constructs_lib import naming
 from constructs_lib.config import DeploymentConfig
 from constructs_lib.global_frontend import GlobalBackend, HttpsEndpoint, RegionalBackend
+from constructs_lib.monitoring import EndpointUptimeCheck, FleetDashboard
 from constructs_lib.security import EdgeSecurityPolicy, ModernTlsPolicy
 from constructs_lib.state_backends import remote_state
 from stacks.base import DeploymentStack
@@ -34,7 +35,14 @@ class GlobalFrontendStack(DeploymentStack):
             )
             for region in config.serving_regions
         )
-        edge_policy = EdgeSecurityPolicy(self, "edge_policy", name_prefix=config.name, rate_limit=config.frontend.rate_limit)
+        edge_policy = EdgeSecurityPolicy(
+            self,
+            "edge_policy",
+            name_prefix=config.name,
+            rate_limit=config.frontend.rate_limit,
+            health_path=config.server.health_path,
+            waf=config.frontend.waf,
+        )
         tls_policy = ModernTlsPolicy(self, "tls_policy", name_prefix=config.name, profile=config.frontend.ssl_profile)
         global_backend = GlobalBackend(
             self,
@@ -53,4 +61,14 @@ class GlobalFrontendStack(DeploymentStack):
             backend_service=global_backend.id,
             ssl_policy=tls_policy.id,
         )
+        EndpointUptimeCheck(
+            self,
+            "uptime",
+            name_prefix=config.name,
+            project_id=config.project_id,
+            domain=config.domains[0],
+            health_path=config.server.health_path,
+            alerts=config.alerts,
+        )
+        FleetDashboard(self, "dashboard", name_prefix=config.name)
         self.export("ip_address", endpoint.ip_address, "The anycast IP: point the domains' A records here")

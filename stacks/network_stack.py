@@ -31,7 +31,15 @@ class NetworkStack(DeploymentStack):
             port=config.server.port,
             description="Google health checkers and front ends to the inference servers",
         )
-        identity = InferenceIdentity(self, "identity", name_prefix=config.name, project_id=config.project_id)
+        identity = InferenceIdentity(
+            self,
+            "identity",
+            name_prefix=config.name,
+            project_id=config.project_id,
+            secret_ids=config.secret_ids,
+            weights_bucket=config.server.weights_bucket,
+            image_repository=config.server.artifact_repository,
+        )
 
         self.export("network_self_link", network.self_link, "The VPC every regional stack attaches to")
         self.export("network_tag", naming.network_tag(config.name), "Tag the firewall rules admit traffic to")

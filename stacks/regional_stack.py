@@ -10,7 +10,8 @@ from __future__ import annotations
 from constructs import Construct
 
 from constructs_lib import naming
-from constructs_lib.config import DeploymentConfig, Region
+from constructs_lib.config import ApiKeyAuth, DeploymentConfig, Region
+from constructs_lib.monitoring import RegionAlerts
 from constructs_lib.network import RegionalNetwork
 from constructs_lib.regional_entry_point import RegionalEntryPoint
 from constructs_lib.serving_pool import ServingPool
@@ -44,6 +45,7 @@ class RegionalStack(DeploymentStack):
             subnetwork=subnets.serving_subnet_id,
             service_account_email=network_state.get_string("service_account_email"),
             network_tag=network_tag,
+            api_key_secret=config.auth.secret if isinstance(config.auth, ApiKeyAuth) else None,
         )
         entry_point = RegionalEntryPoint(
             self,
@@ -60,6 +62,15 @@ class RegionalStack(DeploymentStack):
             frontend=config.frontend,
             max_rate_per_instance=region.rate_per_instance(config.frontend),
             domain=region.entry_domain,
+        )
+
+        RegionAlerts(
+            self,
+            "alerts",
+            name_prefix=config.name,
+            project_id=config.project_id,
+            serving_region=region,
+            alerts=config.alerts,
         )
 
         self.export("instance_group", pool.instance_group, "The serving pool, a backend of the global backend service")

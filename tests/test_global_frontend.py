@@ -92,7 +92,41 @@ def test_cloud_armor_throttles_each_client(three_region_synth: Synth) -> None:
     assert throttle["action"] == "throttle"
     assert throttle["rate_limit_options"]["exceed_action"] == "deny(429)"
     assert throttle["rate_limit_options"]["rate_limit_threshold"] == {"count": 300, "interval_sec": 60}
-    assert throttle["rate_limit_options"]["enforce_on_key"] == "HTTP_HEADER"
-    assert throttle["rate_limit_options"]["enforce_on_key_name"] == "authorization"
+    assert throttle["rate_limit_options"]["enforce_on_key_configs"] == [
+        {"enforce_on_key_type": "IP"},
+        {"enforce_on_key_name": "authorization", "enforce_on_key_type": "HTTP_HEADER"},
+    ]
+    assert "enforce_on_key" not in throttle["rate_limit_options"]
     assert rules[2147483647]["action"] == "allow"
     assert rules[900]["match"]["expr"]["expression"] == "evaluatePreconfiguredExpr('cve-canary')"
+
+
+def test_default_throttle_keys_on_the_client_ip(default_synth: Synth) -> None:
+    policy = default_synth.resource(STACK, "google_compute_security_policy", "edge_policy")
+    throttle = next(rule for rule in policy["rule"] if rule["action"] == "throttle")
+    assert throttle["rate_limit_options"]["enforce_on_key"] == "IP"
+    assert "enforce_on_key_configs" not in throttle["rate_limit_options"]
+    assert not any("evaluatePreconfiguredWaf" in str(rule["match"]) for rule in policy["rule"])
+
+
+def test_only_the_api_and_health_paths_are_public(default_synth: Synth) -> None:
+    policy = default_synth.resource(STACK, "google_compute_security_policy", "edge_policy")
+    first = min(policy["rule"], key=lambda rule: rule["priority"])
+    assert first["action"] == "deny(404)"
+    assert first["match"]["expr"]["expression"] == "!(request.path.startsWith('/v1/') || request.path == '/health')"
+
+
+def test_waf_rule_sets_deny_at_the_chosen_sensitivity(three_region_synth: Synth) -> None:
+    policy = three_region_synth.resource(STACK, "google_compute_security_policy", "edge_policy")
+    waf = sorted(
+        (rule["priority"], rule["action"], rule["match"]["expr"]["expression"])
+        for rule in policy["rule"]
+        if "evaluatePreconfiguredWaf" in str(rule["match"])
+    )
+    assert waf == [
+        (910, "deny(403)", "evaluatePreconfiguredWaf('lfi-v33-stable', {'sensitivity': 1})"),
+        (911, "deny(403)", "evaluatePreconfiguredWaf('rce-v33-stable', {'sensitivity': 1})"),
+        (912, "deny(403)", "evaluatePreconfiguredWaf('scannerdetection-v33-stable', {'sensitivity': 1})"),
+    ]
+    throttle_priority = next(rule["priority"] for rule in policy["rule"] if rule["action"] == "throttle")
+    assert all(priority < throttle_priority for priority, _, _ in waf)

@@ -315,7 +315,7 @@ def test_omitted_zones_reach_the_group_as_the_gpu_zones(capacity_synth: Synth) -
 
 def server_command(synth: Synth, region: str) -> str:
     script = template(synth, region)["metadata"]["startup-script"]
-    return next(line for line in script.splitlines() if "vllm/vllm-openai" in line)
+    return next(line for line in script.splitlines() if " --model " in line)
 
 
 def test_server_args_are_per_region_with_tensor_parallelism_over_all_gpus(capacity_synth: Synth) -> None:

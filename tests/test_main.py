@@ -53,7 +53,14 @@ def good_outdir(tmp_path: Path) -> Path:
         ("project_id: acme-llm-prod\nname: llm\n", "error: {file}: domains: required key is missing"),
         ("name: [unclosed\n", "error: {file}: line 2: invalid YAML"),
         ("", "error: {file}: the file is empty"),
+        (
+            "project_id: acme-llm-prod\nname: llm\ndomains: [llm.example.com]\nstate: {backend: local}\n"
+            "server: {args: ['--api-key=letmein']}\nregions: [{region: us-central1, machine_type: g2-standard-8, "
+            "min_replicas: 1, max_replicas: 2, capacity_scaler: 1.0}]\n",
+            "error: {file}: server.args[0]: looks like a credential (--api-key); keep secrets out of the deployment file",
+        ),
     ],
+    ids=["missing-key", "invalid-yaml", "empty", "secret-in-args"],
 )
 def test_bad_deployment_file_prints_one_line_and_keeps_output(
     tmp_path: Path, good_outdir: Path, yaml_text: str, expected: str

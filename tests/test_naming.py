@@ -63,6 +63,7 @@ def test_longest_prefix_and_region_give_valid_names_everywhere(
             "capacity_scaler": 1.0,
             "entry_point": "external",
             "entry_domain": "ca.llm.example.com",
+            "external_entry_point_without_cloud_armor": True,
         }
     ]
     synth = synthesize(document)

@@ -27,9 +27,22 @@ def test_inference_identity_has_only_the_roles_it_needs(default_synth: Synth) ->
     account = default_synth.resource("network", "google_service_account", "inference")
     assert account["account_id"] == "llm-inference"
     roles = {member["role"] for member in default_synth.resources("network", "google_project_iam_member").values()}
-    assert roles == {"roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/artifactregistry.reader"}
+    assert roles == {"roles/logging.logWriter", "roles/monitoring.metricWriter"}
     for member in default_synth.resources("network", "google_project_iam_member").values():
         assert member["member"] == "${google_service_account.inference.member}"
+    # The default image is on Docker Hub: no registry role at all.
+    assert default_synth.resources("network", "google_artifact_registry_repository_iam_member") == {}
+
+
+def test_artifact_registry_reader_only_on_the_image_repository(synthesize, default_document) -> None:  # type: ignore[no-untyped-def]
+    image = "europe-west4-docker.pkg.dev/acme-images/serving/vllm-openai:v0.11.0"
+    synth = synthesize({**default_document, "server": {"image": image}})
+    grant = synth.resource("network", "google_artifact_registry_repository_iam_member", "inference_pulls_image")
+    assert (grant["project"], grant["location"], grant["repository"]) == ("acme-images", "europe-west4", "serving")
+    assert grant["role"] == "roles/artifactregistry.reader"
+    assert grant["member"] == "${google_service_account.inference.member}"
+    roles = {member["role"] for member in synth.resources("network", "google_project_iam_member").values()}
+    assert "roles/artifactregistry.reader" not in roles
 
 
 def test_exports_what_regions_read(default_synth: Synth) -> None:

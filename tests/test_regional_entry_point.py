@@ -74,3 +74,14 @@ def test_subnets_and_nat_keep_vms_private(default_synth: Synth) -> None:
     nat = default_synth.resource(REGION, "google_compute_router_nat", "nat")
     assert nat["router"] == "${google_compute_router.nat_router.name}"
     assert nat["subnetwork"][0]["name"] == "${google_compute_subnetwork.serving_subnet.self_link}"
+
+
+def test_only_api_and_health_paths_reach_the_servers(three_region_synth: Synth) -> None:
+    """vLLM leaves paths outside /v1 (e.g. /pause) without its key, and the entry point has no Cloud Armor."""
+    for stack in ("region-us-east4", "region-europe-west4"):
+        url_map = three_region_synth.resource(stack, "google_compute_region_url_map", "regional_url_map")
+        backend = "${google_compute_region_backend_service.regional_backend.id}"
+        assert url_map["host_rule"] == [{"hosts": ["*"], "path_matcher": "api"}]
+        (matcher,) = url_map["path_matcher"]
+        assert matcher["path_rule"] == [{"paths": ["/v1/*", "/health"], "service": backend}]
+        assert matcher["default_route_action"]["fault_injection_policy"]["abort"] == {"http_status": 404, "percentage": 100}

@@ -655,6 +655,19 @@ CASES = [
     Case("GCP-LB-028", "deny-anywhere", R,
          setv(FIREWALL, source_ranges=["0.0.0.0/0"], allow=None, deny=[{"protocol": "all"}]), FIREWALL, NA),
     Case("GCP-LB-028", "egress", R, setv(FIREWALL, direction="EGRESS", source_ranges=None, destination_ranges=["0.0.0.0/0"]), FIREWALL, NA),
+    # GCP-LB-029 NoSecretInVmMetadata
+    Case("GCP-LB-029", "secret-id-only", R,
+         setv(TEMPLATE, metadata={"startup-script": "value=$(retry 'reading secret llm-api-key' read_secret llm-api-key)"}), TEMPLATE, C),
+    Case("GCP-LB-029", "no-metadata", R, None, TEMPLATE, C),
+    Case("GCP-LB-029", "api-key-arg", R,
+         setv(TEMPLATE, metadata={"startup-script": "docker run vllm --api-key=hunter2"}), TEMPLATE, N, "metadata.startup-script contains a credential (--api-key)"),
+    Case("GCP-LB-029", "hf-token-env", R,
+         setv(TEMPLATE, metadata={"startup-script": "--env HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyz012345"}), TEMPLATE, N, "a Hugging Face token"),
+    Case("GCP-LB-029", "private-key-item", R,
+         setv(TEMPLATE, metadata={"tls-key": "-----BEGIN PRIVATE KEY-----"}), TEMPLATE, N, "metadata.tls-key contains a private key"),
+    Case("GCP-LB-029", "sk-in-startup-script-field", R,
+         setv(TEMPLATE, metadata_startup_script="OPENAI_API_KEY=sk-abcdefghijklmnopqrstuvwx"), TEMPLATE, N, "Secret Manager"),
+    Case("GCP-LB-029", "mig", R, None, MIG, NA),
 ]
 
 

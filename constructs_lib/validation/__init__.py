@@ -506,6 +506,7 @@ from constructs_lib.validation.vm_has_no_public_ip import VmHasNoPublicIp  # noq
 from constructs_lib.validation.autohealing_initial_delay_valid import AutohealingInitialDelayValid  # noqa: E402
 from constructs_lib.validation.autoscaled_mig_has_no_target_size import AutoscaledMigHasNoTargetSize  # noqa: E402
 from constructs_lib.validation.firewall_no_ingress_from_anywhere import FirewallNoIngressFromAnywhere  # noqa: E402
+from constructs_lib.validation.no_secret_in_vm_metadata import NoSecretInVmMetadata  # noqa: E402
 
 ALL_RULES: tuple[Rule, ...] = (
     LoadBalancingSchemeExplicit(),
@@ -536,6 +537,7 @@ ALL_RULES: tuple[Rule, ...] = (
     AutohealingInitialDelayValid(),
     AutoscaledMigHasNoTargetSize(),
     FirewallNoIngressFromAnywhere(),
+    NoSecretInVmMetadata(),
 )
 """Every rule, in id order; ``check_stack`` runs them all."""
 
