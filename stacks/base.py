@@ -8,7 +8,6 @@ from constructs import Construct
 
 from constructs_lib.config import DeploymentConfig
 from constructs_lib.state_backends import configure_backend
-from constructs_lib.validation import enforce_gcp_rules
 
 
 class DeploymentStack(TerraformStack):
@@ -25,7 +24,6 @@ class DeploymentStack(TerraformStack):
             default_labels={"app": config.name, "managed_by": "cdktf"},
         )
         configure_backend(self, config.state, stack_name=stack_name)
-        enforce_gcp_rules(self)
 
     def export(self, name: str, value: str, description: str) -> None:
         """A named output that other stacks read through remote state."""

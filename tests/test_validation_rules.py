@@ -18,21 +18,10 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.validation import (
-    ALL_RULES,
-    Finding,
-    GroupKind,
-    NonCompliant,
-    Resource,
-    Rule,
-    StackJson,
-    Verdict,
-    check_stack,
-    group_kind,
-    references,
-    verdict_of,
-    violations_from_error,
-)
+from constructs_lib.validation import ALL_RULES
+from constructs_lib.validation.engine import Finding, NonCompliant, Rule, Verdict, check_stack, check_stacks, verdict_of
+from constructs_lib.validation.gcp_vocabulary import GroupKind, group_kind
+from constructs_lib.validation.terraform_json import Resource, StackJson, references
 
 Json = dict[str, Any]
 
@@ -691,7 +680,7 @@ def test_rule_case(case: Case) -> None:
 
 @pytest.mark.parametrize("base", [global_stack, regional_stack], ids=["global", "regional"])
 def test_baselines_pass_every_rule(base: Callable[[], Json]) -> None:
-    assert check_stack(base()) == []
+    assert check_stack(base(), ALL_RULES) == []
 
 
 def test_every_rule_has_compliant_and_non_compliant_cases() -> None:
@@ -763,30 +752,15 @@ def test_a_crashing_rule_is_reported_not_swallowed() -> None:
     assert all("\n" not in f.line for f in findings)
 
 
-CDKTF_ERROR = (
-    "Error: Validation failed with the following errors:\n"
-    f"  [region-us-central1] {RBS}: [GCP-LB-001 LoadBalancingSchemeExplicit] load_balancing_scheme is not set\n"
-    "  [region-us-central1] some other validation's message\n"
-    f"  [region-us-central1] {RFR}: [GCP-LB-013 ProxyOnlySubnetForManagedForwardingRule] needs a subnet\n"
-    "\nIf you wish to ignore these validations, pass 'skipValidation: true' to your App configuration.\n"
-)
+def test_check_stacks_reports_every_stack_with_its_name() -> None:
+    """The whole app's list: a violation in the first stack does not hide one in the second."""
+    broken_global = global_stack()
+    broken_global["resource"]["google_compute_backend_service"]["global_backend"]["enable_cdn"] = True
+    broken_regional = regional_stack()
+    broken_regional["resource"]["google_compute_region_backend_service"]["regional_backend"]["timeout_sec"] = 599
 
+    lines = check_stacks({"global-frontend": broken_global, "region-us-central1": broken_regional}, ALL_RULES)
 
-def test_violations_from_error_extracts_finding_lines() -> None:
-    assert violations_from_error(RuntimeError(CDKTF_ERROR)) == [
-        f"region-us-central1: {RBS}: [GCP-LB-001 LoadBalancingSchemeExplicit] load_balancing_scheme is not set",
-        f"region-us-central1: {RFR}: [GCP-LB-013 ProxyOnlySubnetForManagedForwardingRule] needs a subnet",
-    ]
-
-
-@pytest.mark.parametrize(
-    "error",
-    [
-        RuntimeError("Error: something else entirely"),
-        ValueError("bad"),
-        RuntimeError("Error: Validation failed with the following errors:\n  [s] other validation\n"),
-    ],
-    ids=["other-runtime-error", "other-type", "other-validation"],
-)
-def test_violations_from_error_ignores_other_errors(error: Exception) -> None:
-    assert violations_from_error(error) is None
+    assert [line.split(" [")[0] for line in lines] == [f"global-frontend: {GBS}:", f"region-us-central1: {RBS}:"], lines
+    assert "[GCP-LB-022 CdnDisabledOnLlmBackends]" in lines[0]
+    assert "[GCP-LB-016 BackendTimeoutsCoverLongGenerations] timeout_sec is 599 s" in lines[1]

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    INSTANCE_GROUP_MANAGERS,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    blocks,
-    fmt_number,
-    non_compliant_if,
-    number,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import INSTANCE_GROUP_MANAGERS
+from constructs_lib.validation.terraform_json import Resource, StackJson, blocks, fmt_number, number
 
 MAX_INITIAL_DELAY_SEC = 3600
 

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    INSTANCE_GROUP_MANAGERS,
-    NonCompliant,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-)
+from constructs_lib.validation.engine import NonCompliant, Result, Rule, Verdict
+from constructs_lib.validation.gcp_vocabulary import INSTANCE_GROUP_MANAGERS
+from constructs_lib.validation.terraform_json import Resource, StackJson
 
 AUTOSCALERS = ("google_compute_region_autoscaler", "google_compute_autoscaler")
 

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    BACKEND_SERVICES,
-    HTTP_PROTOCOLS,
-    NO_BALANCING_MODE_KINDS,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    backends_of,
-    balancing_mode_of,
-    describe_backend,
-    fmt_number,
-    group_kind,
-    is_passthrough,
-    non_compliant_if,
-    number,
-    protocol_of,
-    scheme_of,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import BACKEND_SERVICES, HTTP_PROTOCOLS, NO_BALANCING_MODE_KINDS, backends_of, balancing_mode_of, describe_backend, group_kind, is_passthrough, protocol_of, scheme_of
+from constructs_lib.validation.terraform_json import Resource, StackJson, fmt_number, number
 
 APPLICATION_MODES = ("RATE", "UTILIZATION", "CUSTOM_METRICS")
 RATE_FIELDS = ("max_rate", "max_rate_per_instance", "max_rate_per_endpoint")

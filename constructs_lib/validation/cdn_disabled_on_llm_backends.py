@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    BACKEND_SERVICES,
-    NonCompliant,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-)
+from constructs_lib.validation.engine import NonCompliant, Result, Rule, Verdict
+from constructs_lib.validation.gcp_vocabulary import BACKEND_SERVICES
+from constructs_lib.validation.terraform_json import Resource, StackJson
 
 
 class CdnDisabledOnLlmBackends(Rule):

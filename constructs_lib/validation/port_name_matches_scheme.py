@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    BACKEND_SERVICES,
-    INSTANCE_GROUP_MANAGERS,
-    REGION_BACKEND_SERVICE,
-    GroupKind,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    backends_of,
-    blocks,
-    describe_backend,
-    group_kind,
-    is_neg,
-    literal,
-    non_compliant_if,
-    scheme_of,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import BACKEND_SERVICES, GroupKind, INSTANCE_GROUP_MANAGERS, REGION_BACKEND_SERVICE, backends_of, describe_backend, group_kind, is_neg, scheme_of
+from constructs_lib.validation.terraform_json import Resource, StackJson, blocks, literal
 
 API_DEFAULT_PORT_NAME = "http"
 

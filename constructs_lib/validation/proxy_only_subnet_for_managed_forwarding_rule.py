@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    GLOBAL_FORWARDING_RULE,
-    REGIONAL_FORWARDING_RULE,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    literal,
-    non_compliant_if,
-    references,
-    scheme_of,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import GLOBAL_FORWARDING_RULE, REGIONAL_FORWARDING_RULE, scheme_of
+from constructs_lib.validation.terraform_json import Resource, StackJson, literal, references
 
 SUBNETWORK = "google_compute_subnetwork"
 

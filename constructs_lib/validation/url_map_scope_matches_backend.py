@@ -6,18 +6,9 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from constructs_lib.validation import (
-    GLOBAL_BACKEND_SERVICE,
-    REGION_BACKEND_SERVICE,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    literal,
-    non_compliant_if,
-    references,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import GLOBAL_BACKEND_SERVICE, REGION_BACKEND_SERVICE
+from constructs_lib.validation.terraform_json import Resource, StackJson, literal, references
 
 GLOBAL_URL_MAP = "google_compute_url_map"
 REGION_URL_MAP = "google_compute_region_url_map"

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    VM_RESOURCES,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    blocks,
-    non_compliant_if,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import VM_RESOURCES
+from constructs_lib.validation.terraform_json import Resource, StackJson, blocks
 
 
 class VmHasNoPublicIp(Rule):
