@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from cdktf_cdktf_provider_google.compute_firewall import ComputeFirewall, ComputeFirewallAllow
 from cdktf_cdktf_provider_google.compute_security_policy import ComputeSecurityPolicy, ComputeSecurityPolicyRule
+from cdktf_cdktf_provider_google.compute_region_ssl_policy import ComputeRegionSslPolicy
 from cdktf_cdktf_provider_google.compute_ssl_policy import ComputeSslPolicy
 from cdktf_cdktf_provider_google.project_iam_member import ProjectIamMember
 from cdktf_cdktf_provider_google.service_account import ServiceAccount
@@ -140,16 +141,26 @@ class EdgeSecurityPolicy(Construct):
 
 
 class ModernTlsPolicy(Construct):
-    """An SSL policy that refuses anything older than TLS 1.2."""
+    """An SSL policy that refuses anything older than TLS 1.2: global, or regional when ``region`` is set.
 
-    def __init__(self, scope: Construct, id_: str, *, name_prefix: str, profile: str) -> None:
+    The global HTTPS proxy and a regional external entry point's proxy take the
+    same policy; regional proxies need a regional policy resource.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, name_prefix: str, profile: str, region: str | None = None) -> None:
         super().__init__(scope, id_)
-        policy = ComputeSslPolicy(
-            self,
-            "policy",
-            name=naming.resource_name(name_prefix, "tls-policy"),
-            profile=profile,
-            min_tls_version="TLS_1_2",
-        )
-        policy.override_logical_id("tls_policy")
+        settings = {"profile": profile, "min_tls_version": "TLS_1_2"}
+        policy: ComputeSslPolicy | ComputeRegionSslPolicy
+        if region is None:
+            policy = ComputeSslPolicy(self, "policy", name=naming.resource_name(name_prefix, "tls-policy"), **settings)
+            policy.override_logical_id("tls_policy")
+        else:
+            policy = ComputeRegionSslPolicy(
+                self,
+                "policy",
+                name=naming.resource_name(name_prefix, region, "tls-policy"),
+                region=region,
+                **settings,
+            )
+            policy.override_logical_id("regional_tls_policy")
         self.id: str = policy.id

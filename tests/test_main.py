@@ -129,8 +129,8 @@ def test_rule_violation_fails_synth_with_one_line_per_finding_and_keeps_output(g
             "import sys",
             "from constructs_lib import provider_import",
             "provider_import.install()",
-            "import constructs_lib.regional_entry_point as entry_point",
-            "entry_point.BALANCING_MODE = 'CONNECTION'",
+            "import constructs_lib.backend_service as backend_service",
+            "backend_service.BALANCING_MODE = 'CONNECTION'",
             "import main",
             "sys.exit(main.main())",
         )
