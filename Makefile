@@ -16,7 +16,7 @@ export PIPENV_IGNORE_VIRTUALENVS := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth test unit scan bench review deploy diff tfc-bootstrap clean
+.PHONY: help install synth test unit lint mutate scan bench review deploy diff tfc-bootstrap clean
 
 help: ## List the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ test: install ## Run the whole test suite and the security scan (what CI runs)
 
 unit: .venv/.synced ## Run the tests only (no install of the CLI or checkov)
 	$(VENV_PYTHON) -m pytest
+
+mutate: .venv/.synced ## Apply each named mutation (tools/mutate.py) to a scratch copy and list those no test catches (~2 min)
+	$(VENV_PYTHON) tools/mutate.py
 
 scan: .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Checkov on the synthesized default and three-region deployments
 	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
