@@ -68,7 +68,7 @@ class GlobalBackend(Construct):
         )
         health_check.override_logical_id("global_health_check")
 
-        self.backend_service = ComputeBackendService(
+        backend_service = ComputeBackendService(
             self,
             "backend_service",
             name=naming.resource_name(name_prefix, "backend"),
@@ -85,8 +85,8 @@ class GlobalBackend(Construct):
             security_policy=security_policy,
             **llm_backend_service(frontend),
         )
-        self.backend_service.override_logical_id("global_backend")
-        self.id: str = self.backend_service.id
+        backend_service.override_logical_id("global_backend")
+        self.id: str = backend_service.id
 
 
 class HttpsEndpoint(Construct):

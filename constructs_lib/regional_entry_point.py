@@ -97,7 +97,7 @@ class RegionalEntryPoint(Construct):
         )
         health_check.override_logical_id("regional_health_check")
 
-        self.backend_service = ComputeRegionBackendService(
+        backend_service = ComputeRegionBackendService(
             self,
             "backend_service",
             name=naming.resource_name(name_prefix, region, "backend"),
@@ -109,14 +109,14 @@ class RegionalEntryPoint(Construct):
             ],
             **llm_backend_service(frontend),
         )
-        self.backend_service.override_logical_id("regional_backend")
+        backend_service.override_logical_id("regional_backend")
 
         url_map = ComputeRegionUrlMap(
             self,
             "url_map",
             name=naming.resource_name(name_prefix, region, "url-map"),
             region=region,
-            default_service=self.backend_service.id,
+            default_service=backend_service.id,
         )
         url_map.override_logical_id("regional_url_map")
 

@@ -191,7 +191,7 @@ class ServingPool(Construct):
         autohealing.override_logical_id("autohealing")
 
         zones = region.zone_names
-        self.group_manager = ComputeRegionInstanceGroupManager(
+        group_manager = ComputeRegionInstanceGroupManager(
             self,
             "group_manager",
             name=naming.resource_name(name_prefix, name, "pool"),
@@ -215,7 +215,7 @@ class ServingPool(Construct):
             },
             wait_for_instances=False,
         )
-        self.group_manager.override_logical_id("serving_pool")
+        group_manager.override_logical_id("serving_pool")
 
         scaling = region.autoscaling
         policy: dict[str, object] = {
@@ -238,10 +238,10 @@ class ServingPool(Construct):
             "autoscaler",
             name=naming.resource_name(name_prefix, name, "autoscaler"),
             region=name,
-            target=self.group_manager.id,
+            target=group_manager.id,
             autoscaling_policy=policy,
         )
         autoscaler.override_logical_id("serving_pool_autoscaler")
 
-        self.instance_group: str = self.group_manager.instance_group
+        self.instance_group: str = group_manager.instance_group
         self.named_port: str = naming.NAMED_PORT
