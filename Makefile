@@ -16,7 +16,7 @@ export PIPENV_IGNORE_VIRTUALENVS := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth test unit lint mutate scan bench review deploy diff tfc-bootstrap clean
+.PHONY: help install synth test unit lint format mutate scan bench review deploy diff tfc-bootstrap clean
 
 help: ## List the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,12 +42,23 @@ $(CHECKOV_DIR)/.venv/.synced: $(CHECKOV_DIR)/Pipfile.lock .venv/.synced
 synth: .venv/.synced node_modules/.synced ## Synthesize $DEPLOYMENT_CONFIG (default config/default.yaml) into cdktf.out with the pinned cdktf CLI
 	npx --no-install cdktf synth
 
-test: install ## Run the whole test suite and the security scan (what CI runs)
+test: install ## Run the linters, the whole test suite and the security scan (what CI runs)
+	$(MAKE) --no-print-directory lint
 	$(VENV_PYTHON) -m pytest
 	$(MAKE) --no-print-directory scan
 
-unit: .venv/.synced ## Run the tests only (no install of the CLI or checkov)
+unit: .venv/.synced ## Run the linters and the tests (no install of the CLI or checkov)
+	$(MAKE) --no-print-directory lint
 	$(VENV_PYTHON) -m pytest
+
+lint: .venv/.synced ## ruff (lint, format check) and mypy --strict on the app's code (config: pyproject.toml)
+	$(VENV_PYTHON) -m ruff check .
+	$(VENV_PYTHON) -m ruff format --check .
+	$(VENV_PYTHON) -m mypy
+
+format: .venv/.synced ## Apply ruff's fixes and formatting
+	$(VENV_PYTHON) -m ruff check --fix .
+	$(VENV_PYTHON) -m ruff format .
 
 mutate: .venv/.synced ## Apply each named mutation (tools/mutate.py) to a scratch copy and list those no test catches (~2 min)
 	$(VENV_PYTHON) tools/mutate.py

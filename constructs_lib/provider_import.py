@@ -190,9 +190,7 @@ def _submodules(package_dirs: list[str]) -> list[str]:
             continue
         with entries:
             for entry in entries:
-                if entry.name[0] != "_" and entry.is_dir() and os.path.exists(
-                    os.path.join(entry.path, "__init__.py")
-                ):
+                if entry.name[0] != "_" and entry.is_dir() and os.path.exists(os.path.join(entry.path, "__init__.py")):
                     names.add(entry.name)
     return sorted(names)
 
@@ -215,9 +213,7 @@ def _install_python_half() -> bool:
     def __dir__() -> list[str]:
         return sorted(set(package.__dict__) | known)
 
-    package.__all__ = names
-    package.__getattr__ = __getattr__
-    package.__dir__ = __dir__
+    package.__dict__.update(__all__=names, __getattr__=__getattr__, __dir__=__dir__)
     setattr(package, MARKER, True)
     sys.modules[PACKAGE] = package
     sys.meta_path.insert(0, _RegisterTypesOnFirstImport(names))

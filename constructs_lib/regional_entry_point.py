@@ -202,5 +202,5 @@ class RegionalEntryPoint(Construct):
         )
         proxy.override_logical_id("regional_proxy")
         record = authorization.dns_resource_record.get(0)
-        self.dns_authorization_record: str | None = f"{record.name} {record.type} {record.data}"
+        self.dns_authorization_record = f"{record.name} {record.type} {record.data}"
         return proxy.id

@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 from cdktf_cdktf_provider_google.compute_firewall import ComputeFirewall, ComputeFirewallAllow
-from cdktf_cdktf_provider_google.compute_security_policy import ComputeSecurityPolicy, ComputeSecurityPolicyRule
 from cdktf_cdktf_provider_google.compute_region_ssl_policy import ComputeRegionSslPolicy
+from cdktf_cdktf_provider_google.compute_security_policy import ComputeSecurityPolicy, ComputeSecurityPolicyRule
 from cdktf_cdktf_provider_google.compute_ssl_policy import ComputeSslPolicy
 from cdktf_cdktf_provider_google.project_iam_member import ProjectIamMember
 from cdktf_cdktf_provider_google.service_account import ServiceAccount
@@ -96,7 +96,7 @@ class EdgeSecurityPolicy(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, name_prefix: str, rate_limit: RateLimit) -> None:
         super().__init__(scope, id_)
-        enforce = {"enforce_on_key": rate_limit.key}
+        enforce: dict[str, str] = {"enforce_on_key": rate_limit.key}
         if rate_limit.header_name is not None:
             enforce["enforce_on_key_name"] = rate_limit.header_name
         policy = ComputeSecurityPolicy(
@@ -140,6 +140,9 @@ class EdgeSecurityPolicy(Construct):
         self.id: str = policy.id
 
 
+MIN_TLS_VERSION = "TLS_1_2"
+
+
 class ModernTlsPolicy(Construct):
     """An SSL policy that refuses anything older than TLS 1.2: global, or regional when ``region`` is set.
 
@@ -147,12 +150,19 @@ class ModernTlsPolicy(Construct):
     same policy; regional proxies need a regional policy resource.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, name_prefix: str, profile: str, region: str | None = None) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, name_prefix: str, profile: str, region: str | None = None
+    ) -> None:
         super().__init__(scope, id_)
-        settings = {"profile": profile, "min_tls_version": "TLS_1_2"}
         policy: ComputeSslPolicy | ComputeRegionSslPolicy
         if region is None:
-            policy = ComputeSslPolicy(self, "policy", name=naming.resource_name(name_prefix, "tls-policy"), **settings)
+            policy = ComputeSslPolicy(
+                self,
+                "policy",
+                name=naming.resource_name(name_prefix, "tls-policy"),
+                profile=profile,
+                min_tls_version=MIN_TLS_VERSION,
+            )
             policy.override_logical_id("tls_policy")
         else:
             policy = ComputeRegionSslPolicy(
@@ -160,7 +170,8 @@ class ModernTlsPolicy(Construct):
                 "policy",
                 name=naming.resource_name(name_prefix, region, "tls-policy"),
                 region=region,
-                **settings,
+                profile=profile,
+                min_tls_version=MIN_TLS_VERSION,
             )
             policy.override_logical_id("regional_tls_policy")
         self.id: str = policy.id

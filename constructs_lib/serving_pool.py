@@ -60,6 +60,7 @@ while sleep 30; do
 done
 """
 
+
 def boot_disk_type(machine_type: str) -> str:
     """``hyperdisk-balanced`` for A3/A4/G4, which take no Persistent Disk; ``pd-balanced`` otherwise."""
     return "hyperdisk-balanced" if machine_type.startswith(_HYPERDISK_ONLY_FAMILIES) else "pd-balanced"
@@ -93,7 +94,7 @@ def startup_script(server: InferenceServer) -> str:
             "mount -o remount,exec /var/lib/nvidia",
             f"iptables -w -A INPUT -p tcp --dport {server.port} -j ACCEPT",
             "mkdir -p /mnt/stateful_partition/model-cache",
-            "devices=$(for device in /dev/nvidia*; do printf -- '--device %s:%s ' \"$device\" \"$device\"; done)",
+            'devices=$(for device in /dev/nvidia*; do printf -- \'--device %s:%s \' "$device" "$device"; done)',
             "docker rm -f inference-server 2>/dev/null || true",
             "# shellcheck disable=SC2086",
             "docker run --detach --restart=always --name inference-server --network host --ipc host \\",
@@ -197,7 +198,9 @@ class ServingPool(Construct):
             name=naming.resource_name(name_prefix, name, "pool"),
             region=name,
             base_instance_name=naming.resource_name(name_prefix, name, "gpu"),
-            version=[ComputeRegionInstanceGroupManagerVersion(name="primary", instance_template=template.self_link_unique)],
+            version=[
+                ComputeRegionInstanceGroupManagerVersion(name="primary", instance_template=template.self_link_unique)
+            ],
             distribution_policy_zones=list(zones),
             distribution_policy_target_shape="BALANCED",
             named_port=[ComputeRegionInstanceGroupManagerNamedPort(name=naming.NAMED_PORT, port=server.port)],

@@ -14,7 +14,9 @@ class DeploymentStack(TerraformStack):
     """A stack named by the contract (``network``, ``region-<region>``, ``global-frontend``)
     with its provider and the backend block chosen in the deployment file."""
 
-    def __init__(self, scope: Construct, stack_name: str, *, config: DeploymentConfig, region: str | None = None) -> None:
+    def __init__(
+        self, scope: Construct, stack_name: str, *, config: DeploymentConfig, region: str | None = None
+    ) -> None:
         super().__init__(scope, stack_name)
         GoogleProvider(
             self,

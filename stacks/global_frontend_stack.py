@@ -26,14 +26,16 @@ class GlobalFrontendStack(DeploymentStack):
         backends = tuple(
             RegionalBackend(
                 region=region.region,
-                instance_group=remote_state(
-                    self, config.state, producer=naming.region_stack(region.region)
-                ).get_string("instance_group"),
+                instance_group=remote_state(self, config.state, producer=naming.region_stack(region.region)).get_string(
+                    "instance_group"
+                ),
                 capacity_scaler=region.capacity_scaler,
             )
             for region in config.serving_regions
         )
-        edge_policy = EdgeSecurityPolicy(self, "edge_policy", name_prefix=config.name, rate_limit=config.frontend.rate_limit)
+        edge_policy = EdgeSecurityPolicy(
+            self, "edge_policy", name_prefix=config.name, rate_limit=config.frontend.rate_limit
+        )
         tls_policy = ModernTlsPolicy(self, "tls_policy", name_prefix=config.name, profile=config.frontend.ssl_profile)
         global_backend = GlobalBackend(
             self,

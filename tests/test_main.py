@@ -85,10 +85,9 @@ def test_bad_environment_variable(good_outdir: Path) -> None:
 
 def test_failed_synthesis_leaves_output_untouched(good_outdir: Path) -> None:
     before = tree_digest(good_outdir)
-    with pytest.raises(RuntimeError, match="rule broken"):
-        with replace_on_success(str(good_outdir)) as staging:
-            (Path(staging) / "manifest.json").write_text("{}")
-            raise RuntimeError("rule broken half-way")
+    with pytest.raises(RuntimeError, match="rule broken"), replace_on_success(str(good_outdir)) as staging:
+        (Path(staging) / "manifest.json").write_text("{}")
+        raise RuntimeError("rule broken half-way")
     assert tree_digest(good_outdir) == before
     assert not (good_outdir.parent / ".cdktf.out.staging").exists()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+
 import pytest
 
 from constructs_lib.validation.synthesized_app import RuleViolations, check_rules, read_stacks, require_rules

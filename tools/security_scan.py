@@ -74,9 +74,7 @@ def run_checkov(checkov: str, files: Sequence[Path]) -> dict[str, Any]:
         env = {key: value for key, value in os.environ.items() if not key.startswith(_DROPPED_ENV_PREFIXES)}
         env.update(HOME=scratch, LOG_LEVEL="WARNING")
         try:
-            done = subprocess.run(
-                checkov_command(checkov, files), cwd=scratch, env=env, capture_output=True, text=True
-            )
+            done = subprocess.run(checkov_command(checkov, files), cwd=scratch, env=env, capture_output=True, text=True)
         except FileNotFoundError:
             raise ScanError(f"{checkov}: not found ({INSTALL_HINT})") from None
         except PermissionError:

@@ -26,8 +26,10 @@ class AutohealingInitialDelayValid(Rule):
         policies = blocks(resource.get("auto_healing_policies"))
         if not policies:
             return non_compliant_if(
-                ["has no auto_healing_policies: a hung server would never be replaced; add a health check and "
-                 "an initial_delay_sec covering model load (ref. 29)"]
+                [
+                    "has no auto_healing_policies: a hung server would never be replaced; add a health check and "
+                    "an initial_delay_sec covering model load (ref. 29)"
+                ]
             )
         problems: list[str] = []
         for policy in policies:

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
-from constructs_lib.validation.gcp_vocabulary import BACKEND_SERVICES, NO_BALANCING_MODE_KINDS, REGION_BACKEND_SERVICE, backends_of, describe_backend, group_kind, scheme_of
+from constructs_lib.validation.gcp_vocabulary import (
+    BACKEND_SERVICES,
+    NO_BALANCING_MODE_KINDS,
+    REGION_BACKEND_SERVICE,
+    backends_of,
+    describe_backend,
+    group_kind,
+    scheme_of,
+)
 from constructs_lib.validation.terraform_json import Resource, StackJson, fmt_number, number
-
 
 
 class CapacityScalerValid(Rule):

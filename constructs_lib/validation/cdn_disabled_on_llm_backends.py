@@ -22,5 +22,7 @@ class CdnDisabledOnLlmBackends(Rule):
         if resource.type not in BACKEND_SERVICES:
             return Verdict.NOT_APPLICABLE
         if resource.get("enable_cdn") in (True, "true"):
-            return NonCompliant("enable_cdn is true; LLM responses must not be cached, set enable_cdn = false (ref. 27)")
+            return NonCompliant(
+                "enable_cdn is true; LLM responses must not be cached, set enable_cdn = false (ref. 27)"
+            )
         return Verdict.COMPLIANT

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from constructs_lib.validation.terraform_json import Resource, StackJson
 
+
 class Verdict(enum.Enum):
     """What a rule says about one resource (cdk-nag's ``NagRuleCompliance``)."""
 
@@ -99,4 +100,6 @@ def check_stack(stack_json: Mapping[str, Any], rules: Sequence[Rule]) -> list[Fi
 
 def check_stacks(stacks: Mapping[str, Mapping[str, Any]], rules: Sequence[Rule]) -> list[str]:
     """Every finding of every stack, as ``<stack>: <address>: [<rule id> <rule name>] <message>`` lines."""
-    return [f"{name}: {finding.line}" for name, stack_json in stacks.items() for finding in check_stack(stack_json, rules)]
+    return [
+        f"{name}: {finding.line}" for name, stack_json in stacks.items() for finding in check_stack(stack_json, rules)
+    ]

@@ -29,7 +29,9 @@ class FailoverPassthroughOnly(Rule):
             return Verdict.NOT_APPLICABLE
         if is_passthrough(resource) is False:
             return non_compliant_if(
-                [f"sets failover ({', '.join(uses)}), which only passthrough NLBs support; "
-                 "Application Load Balancers fail over on health and capacity (ref. 25)"]
+                [
+                    f"sets failover ({', '.join(uses)}), which only passthrough NLBs support; "
+                    "Application Load Balancers fail over on health and capacity (ref. 25)"
+                ]
             )
         return Verdict.COMPLIANT

@@ -8,7 +8,6 @@ from constructs_lib.validation.engine import NonCompliant, Result, Rule, Verdict
 from constructs_lib.validation.terraform_json import Resource, StackJson, blocks, literal
 
 
-
 def covers_everything(value: object) -> bool:
     """0.0.0.0/0, ::/0 or any other way of writing a /0."""
     cidr = literal(value)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from constructs_lib.validation.engine import NonCompliant, Result, Rule, Verdict
-from constructs_lib.validation.gcp_vocabulary import GLOBAL_BACKEND_SERVICE, GLOBAL_FORWARDING_RULE, REGIONAL_FORWARDING_RULE, REGION_BACKEND_SERVICE, scheme_of
+from constructs_lib.validation.gcp_vocabulary import (
+    GLOBAL_BACKEND_SERVICE,
+    GLOBAL_FORWARDING_RULE,
+    REGION_BACKEND_SERVICE,
+    REGIONAL_FORWARDING_RULE,
+    scheme_of,
+)
 from constructs_lib.validation.terraform_json import Resource, StackJson
 
 SUPPORTED = {

@@ -57,7 +57,11 @@ class ProxyOnlySubnetForManagedForwardingRule(Rule):
         else:
             return Verdict.NOT_APPLICABLE
         problems: list[str] = []
-        if resource.type == REGIONAL_FORWARDING_RULE and scheme == "EXTERNAL_MANAGED" and resource.get("network") is None:
+        if (
+            resource.type == REGIONAL_FORWARDING_RULE
+            and scheme == "EXTERNAL_MANAGED"
+            and resource.get("network") is None
+        ):
             problems.append("a regional EXTERNAL_MANAGED forwarding rule must set network (ref. 16)")
         subnets = proxy_only_subnets(stack, purpose, region)
         where = f" in {region}" if region else ""

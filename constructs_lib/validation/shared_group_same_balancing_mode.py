@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
-from constructs_lib.validation.gcp_vocabulary import BACKEND_SERVICES, GroupKind, backends_of, balancing_mode_of, group_kind
+from constructs_lib.validation.gcp_vocabulary import (
+    BACKEND_SERVICES,
+    GroupKind,
+    backends_of,
+    balancing_mode_of,
+    group_kind,
+)
 from constructs_lib.validation.terraform_json import Resource, StackJson
 
 

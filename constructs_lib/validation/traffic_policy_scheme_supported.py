@@ -26,7 +26,9 @@ class TrafficPolicySchemeSupported(Rule):
     def check(self, resource: Resource, stack: StackJson) -> Result:
         if resource.type not in BACKEND_SERVICES:
             return Verdict.NOT_APPLICABLE
-        present = [name for name in ("circuit_breakers", "consistent_hash", "max_stream_duration") if resource.get(name)]
+        present = [
+            name for name in ("circuit_breakers", "consistent_hash", "max_stream_duration") if resource.get(name)
+        ]
         scheme = scheme_of(resource)
         if not present or scheme is None:
             return Verdict.NOT_APPLICABLE
@@ -43,5 +45,7 @@ class TrafficPolicySchemeSupported(Rule):
                     "it only applies with RING_HASH or MAGLEV (ref. 24)"
                 )
         if "max_stream_duration" in present and scheme != "INTERNAL_SELF_MANAGED":
-            problems.append(f"sets max_stream_duration, which is INTERNAL_SELF_MANAGED only (scheme {scheme}) (ref. 24)")
+            problems.append(
+                f"sets max_stream_duration, which is INTERNAL_SELF_MANAGED only (scheme {scheme}) (ref. 24)"
+            )
         return non_compliant_if(problems)

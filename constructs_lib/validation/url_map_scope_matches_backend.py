@@ -41,9 +41,7 @@ class UrlMapScopeMatchesBackend(Rule):
         config = dict(resource.config)
         problems: list[str] = []
         if resource.type == GLOBAL_URL_MAP:
-            wrong = sorted(
-                {f"{type_}.{name}" for type_, name in references(config) if type_ == REGION_BACKEND_SERVICE}
-            )
+            wrong = sorted({f"{type_}.{name}" for type_, name in references(config) if type_ == REGION_BACKEND_SERVICE})
             wrong += sorted(
                 {value for value in strings(config) if literal(value) and _REGIONAL_SERVICE_URL.search(value)}
             )
