@@ -10,7 +10,7 @@ MAX_INITIAL_DELAY_SEC = 3600
 
 
 class AutohealingInitialDelayValid(Rule):
-    """MIG autohealing with an explicit ``initial_delay_sec`` in 0..3600 (ref. 29; DESIGN.md).
+    """MIG autohealing with an explicit ``initial_delay_sec`` in 0..3600 (ref. 29).
 
     Without autohealing a hung inference server stays in the pool. The initial
     delay must cover the GPU driver install and model load (often 5-20 min), or

@@ -10,7 +10,7 @@ AUTOSCALERS = ("google_compute_region_autoscaler", "google_compute_autoscaler")
 
 
 class AutoscaledMigHasNoTargetSize(Rule):
-    """Leave ``target_size`` unset when an autoscaler manages the group (reference section 3).
+    """Leave ``target_size`` unset when an autoscaler manages the group (docs/gcp-load-balancing-rules.md, topology choices).
 
     Otherwise every apply resets the group to ``target_size``, fighting the
     autoscaler: serving GPU VMs are deleted mid-generation, or scale-out is undone.

@@ -12,7 +12,7 @@ DEFAULT_DRAINING_SEC = 300
 
 
 class BackendTimeoutsCoverLongGenerations(Rule):
-    """LLM traffic is long and streamed (DESIGN.md; ref. 19, 21).
+    """LLM traffic is long and streamed (ref. 19, 21).
 
     On an HTTP(S) load balancer ``timeout_sec`` (default 30 s) is a
     request/response timeout: the whole streamed generation must finish inside
