@@ -95,7 +95,7 @@ MUTATIONS = (
     Mutation(
         "tls-profile-hard-coded",
         "constructs_lib/security.py",
-        'region=region,\n                profile=profile,',
+        "region=region,\n                profile=profile,",
         'region=region,\n                profile="MODERN",',
         (EVERY_OPTION,),
     ),
