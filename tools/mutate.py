@@ -200,6 +200,28 @@ MUTATIONS = (
         "            pass",
         ("tests/test_main.py::test_rule_violation_fails_synth_with_one_line_per_finding_and_keeps_output",),
     ),
+    # Stacks wiring the deployment file into constructs
+    Mutation(
+        "capacity-scaler-not-passed-to-the-global-backend",
+        "stacks/global_frontend_stack.py",
+        "capacity_scaler=region.capacity_scaler,",
+        "capacity_scaler=1.0,",
+        (EVERY_OPTION,),
+    ),
+    Mutation(
+        "frontend-waits-for-decommissioned-regions",
+        "stacks/app.py",
+        "        if not region.decommission:\n            frontend.add_dependency(regional)",
+        "        frontend.add_dependency(regional)",
+        (EVERY_OPTION,),
+    ),
+    Mutation(
+        "proxy-only-cidr-ignored",
+        "stacks/regional_stack.py",
+        "proxy_only_range=region.proxy_only_range,",
+        "proxy_only_range=naming.default_proxy_only_cidr(region.region),",
+        (EVERY_OPTION,),
+    ),
 )
 
 
