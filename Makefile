@@ -16,7 +16,7 @@ export PIPENV_IGNORE_VIRTUALENVS := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth test unit scan bench review deploy diff tfc-bootstrap clean
+.PHONY: help install synth test unit lint format mutate scan bench review deploy diff tfc-bootstrap clean
 
 help: ## List the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ install: .venv/.synced node_modules/.synced $(CHECKOV_DIR)/.venv/.synced ## Inst
 	$(PIPENV) sync --dev
 	@# cdktf.json runs the app with python -O: give it its bytecode, and let jsii index the provider once.
 	$(VENV_PYTHON) -O -m compileall -q -j 0 .venv/lib >/dev/null
-	$(VENV_PYTHON) -c 'from constructs_lib.provider_import import warm_jsii_cache; exit(not warm_jsii_cache())'
+	-$(VENV_PYTHON) -c 'from constructs_lib.provider_import import warm_jsii_cache; warm_jsii_cache()'
 	@touch $@
 
 node_modules/.synced: package-lock.json
@@ -42,12 +42,26 @@ $(CHECKOV_DIR)/.venv/.synced: $(CHECKOV_DIR)/Pipfile.lock .venv/.synced
 synth: .venv/.synced node_modules/.synced ## Synthesize $DEPLOYMENT_CONFIG (default config/default.yaml) into cdktf.out with the pinned cdktf CLI
 	npx --no-install cdktf synth
 
-test: install ## Run the whole test suite and the security scan (what CI runs)
+test: install ## Run the linters, the whole test suite and the security scan (what CI runs)
+	$(MAKE) --no-print-directory lint
 	$(VENV_PYTHON) -m pytest
 	$(MAKE) --no-print-directory scan
 
-unit: .venv/.synced ## Run the tests only (no install of the CLI or checkov)
+unit: .venv/.synced ## Run the linters and the tests (no install of the CLI or checkov)
+	$(MAKE) --no-print-directory lint
 	$(VENV_PYTHON) -m pytest
+
+lint: .venv/.synced ## ruff (lint, format check) and mypy --strict on the app's code (config: pyproject.toml)
+	$(VENV_PYTHON) -m ruff check .
+	$(VENV_PYTHON) -m ruff format --check .
+	$(VENV_PYTHON) -m mypy
+
+format: .venv/.synced ## Apply ruff's fixes and formatting
+	$(VENV_PYTHON) -m ruff check --fix .
+	$(VENV_PYTHON) -m ruff format .
+
+mutate: .venv/.synced ## Apply each named mutation (tools/mutate.py) to a scratch copy and list those no test catches (~2 min)
+	$(VENV_PYTHON) tools/mutate.py
 
 scan: .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Checkov on the synthesized default and three-region deployments
 	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \

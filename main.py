@@ -4,7 +4,8 @@
 The deployment file is validated before cdktf is imported, and the stacks are
 synthesized into a fresh directory that replaces the output directory only on
 success: a bad input prints one ``error:`` line and leaves the last good output
-exactly as it was.
+exactly as it was. The GCP rules run on the synthesized JSON before it is
+published; every violation, in every stack, gets its own ``error:`` line.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from constructs_lib import provider_import
 from constructs_lib.config import ConfigError, config_path, load_config, output_directory
 from constructs_lib.output_directory import replace_on_success
+from constructs_lib.validation.synthesized_app import RuleViolations, require_rules
 
 
 def main() -> int:
@@ -28,19 +30,15 @@ def main() -> int:
 
         with replace_on_success(outdir) as staging:
             build_app(config, outdir=staging).synth()
+            require_rules(staging)  # every stack's violations; raising keeps the output as it was
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 1
     except OSError as error:
         print(f"error: {error.filename or outdir}: cannot write the output: {error.strerror or error}", file=sys.stderr)
         return 1
-    except RuntimeError as error:
-        from constructs_lib.validation import violations_from_error
-
-        violations = violations_from_error(error)
-        if violations is None:
-            raise
-        for violation in violations:
+    except RuleViolations as error:
+        for violation in error.lines:
             print(f"error: {source}: {violation}", file=sys.stderr)
         return 1
     return 0

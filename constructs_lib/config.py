@@ -11,8 +11,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -57,9 +58,7 @@ Name = Annotated[str, StringConstraints(pattern=r"^[a-z]([-a-z0-9]{0,14}[a-z0-9]
 ProjectId = Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")]
 Domain = Annotated[
     str,
-    StringConstraints(
-        pattern=r"^(?=.{4,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
-    ),
+    StringConstraints(pattern=r"^(?=.{4,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"),
 ]
 MachineType = Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{0,62}$")]
 """A machine type name; whether Google sells it with a GPU is checked against the GPU catalog
@@ -74,7 +73,7 @@ SecretId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,255}$")]
 BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$")]
 
 
-_RFC1918 = tuple(ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+_RFC1918 = tuple(ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
 class LocalState(_Model):
@@ -95,7 +94,9 @@ class GcsState(_Model):
     bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$")]
     prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_./]*[A-Za-z0-9]$")]
     impersonate_service_account: (
-        Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]@[-a-z0-9.]+\.iam\.gserviceaccount\.com$")]
+        Annotated[
+            str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]@[-a-z0-9.]+\.iam\.gserviceaccount\.com$")
+        ]
         | None
     ) = None
 
@@ -132,7 +133,7 @@ class TfcState(_Model):
         return self
 
 
-StateConfig = Annotated[Union[LocalState, GcsState, TfcState], Field(discriminator="backend")]
+StateConfig = Annotated[LocalState | GcsState | TfcState, Field(discriminator="backend")]
 
 
 _IMAGE_REFERENCE = re.compile(
@@ -439,7 +440,7 @@ class Region(_Model):
             network = ipaddress.ip_network(value, strict=True)
         except ValueError:
             raise ValueError(f"{value!r} is not a CIDR block such as 10.0.0.0/20") from None
-        if network.version != 4 or not any(network.subnet_of(block) for block in _RFC1918):
+        if not isinstance(network, ipaddress.IPv4Network) or not any(network.subnet_of(block) for block in _RFC1918):
             raise ValueError(f"{value!r} must lie in an RFC 1918 range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)")
         if network.prefixlen > 29:
             raise ValueError(f"{value!r} is too small: GCP subnets are /29 or larger")
@@ -531,7 +532,7 @@ class NoAuth(_Model):
     type: Literal["none"]
 
 
-AuthConfig = Annotated[Union[ApiKeyAuth, NoAuth], Field(discriminator="type")]
+AuthConfig = Annotated[ApiKeyAuth | NoAuth, Field(discriminator="type")]
 
 ChannelId = Annotated[
     str, StringConstraints(pattern=r"^(projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/notificationChannels/)?[0-9]{1,30}$")
@@ -641,9 +642,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
                 None, None, f"key {key!r} is not a plain string", key_node.start_mark
             )
         if key in keys:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         keys.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -663,7 +662,7 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     return path
 
 
-def _describe(error: dict[str, Any]) -> tuple[str, str]:
+def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
     """Turn one pydantic error into (field path, what is allowed)."""
     field = _field_path(error["loc"])
     kind = error["type"]
@@ -728,7 +727,7 @@ def load_config(path: str | Path) -> DeploymentConfig:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(source, "", f"cannot be read: {error}") from None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(yaml)"
@@ -740,7 +739,7 @@ def load_config(path: str | Path) -> DeploymentConfig:
 _OUTDIR_PATTERN = re.compile(r"^[A-Za-z0-9._/-]+$")
 
 
-def output_directory(environ: dict[str, str]) -> str:
+def output_directory(environ: Mapping[str, str]) -> str:
     """The output directory from CDKTF_OUTDIR (set by the cdktf CLI), default ``cdktf.out``."""
     outdir = environ.get("CDKTF_OUTDIR", "cdktf.out")
     if not outdir or not _OUTDIR_PATTERN.match(outdir) or Path(outdir).resolve() == Path(outdir).resolve().parent:
@@ -748,7 +747,7 @@ def output_directory(environ: dict[str, str]) -> str:
     return outdir
 
 
-def config_path(environ: dict[str, str]) -> str:
+def config_path(environ: Mapping[str, str]) -> str:
     """The deployment file from DEPLOYMENT_CONFIG, default ``config/default.yaml``."""
     path = environ.get("DEPLOYMENT_CONFIG", DEFAULT_CONFIG_PATH)
     if not path.strip():

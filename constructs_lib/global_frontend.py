@@ -23,9 +23,9 @@ from cdktf_cdktf_provider_google.compute_url_map import ComputeUrlMap
 from constructs import Construct
 
 from constructs_lib import naming
+from constructs_lib.backend_service import llm_backend_service, rate_backend
 from constructs_lib.config import Frontend, InferenceServer
 from constructs_lib.health_checks import LOAD_BALANCING, http_probe
-from constructs_lib.regional_entry_point import BALANCING_MODE
 
 CLIENT_KEEPALIVE_SEC = 620
 """Client-side HTTP keepalive of the HTTPS proxy (5-1200 s); above the 600 s backend keepalive."""
@@ -45,11 +45,8 @@ class RegionalBackend:
 class GlobalBackend(Construct):
     """The global health check and backend service with one backend per region.
 
-    Tuned for long, streamed, GPU-bound requests: a request timeout that covers a
-    whole generation, draining as long, LEAST_REQUEST so a slow server is not
-    sent more than its share (or consistent hashing on a session header to keep
-    a conversation on one server's KV cache), outlier detection to eject
-    servers that fail, and logging at the configured sample rate.
+    Tuned for long, streamed, GPU-bound requests as ``backend_service`` defines
+    for every backend service of the pool, behind the edge security policy.
     """
 
     def __init__(
@@ -73,50 +70,29 @@ class GlobalBackend(Construct):
         )
         health_check.override_logical_id("global_health_check")
 
-        affinity: dict[str, object]
-        if frontend.session_affinity_header is None:
-            affinity = {"locality_lb_policy": "LEAST_REQUEST"}
-        else:
-            affinity = {
-                "locality_lb_policy": "RING_HASH",
-                "session_affinity": "HEADER_FIELD",
-                "consistent_hash": {"http_header_name": frontend.session_affinity_header},
-            }
-        self.backend_service = ComputeBackendService(
+        backend_service = ComputeBackendService(
             self,
             "backend_service",
             name=naming.resource_name(name_prefix, "backend"),
             description="Every region's GPU serving pool behind the global endpoint",
             load_balancing_scheme="EXTERNAL_MANAGED",
-            protocol="HTTP",
-            port_name=naming.NAMED_PORT,
-            timeout_sec=frontend.request_timeout_sec,
-            connection_draining_timeout_sec=frontend.connection_draining_sec,
             health_checks=[health_check.id],
             backend=[
                 ComputeBackendServiceBackend(
-                    group=backend.instance_group,
-                    balancing_mode=BALANCING_MODE,
-                    max_rate_per_instance=backend.max_rate_per_instance,
-                    capacity_scaler=backend.capacity_scaler,
+                    **rate_backend(
+                        group=backend.instance_group,
+                        max_rate_per_instance=backend.max_rate_per_instance,
+                        capacity_scaler=backend.capacity_scaler,
+                    ),
                     description=backend.region,
                 )
                 for backend in backends
             ],
-            log_config={"enable": True, "sample_rate": frontend.log_sample_rate},
-            outlier_detection={
-                "consecutive_errors": 5,
-                "consecutive_gateway_failure": 3,
-                "interval": {"seconds": 10},
-                "base_ejection_time": {"seconds": 30},
-                "max_ejection_percent": 50,
-            },
             security_policy=security_policy,
-            enable_cdn=False,
-            **affinity,
+            **llm_backend_service(frontend),
         )
-        self.backend_service.override_logical_id("global_backend")
-        self.id: str = self.backend_service.id
+        backend_service.override_logical_id("global_backend")
+        self.id: str = backend_service.id
 
 
 class HttpsEndpoint(Construct):

@@ -25,7 +25,7 @@ class ServingNetwork(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, name_prefix: str) -> None:
         super().__init__(scope, id_)
-        self.vpc = ComputeNetwork(
+        vpc = ComputeNetwork(
             self,
             "vpc",
             name=naming.resource_name(name_prefix, "vpc"),
@@ -33,9 +33,8 @@ class ServingNetwork(Construct):
             routing_mode="GLOBAL",
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
         )
-        self.vpc.override_logical_id("vpc")
-        self.self_link: str = self.vpc.self_link
-        self.name: str = self.vpc.name
+        vpc.override_logical_id("vpc")
+        self.self_link: str = vpc.self_link
 
 
 class RegionalNetwork(Construct):
@@ -56,7 +55,7 @@ class RegionalNetwork(Construct):
         serving_range: str,
     ) -> None:
         super().__init__(scope, id_)
-        self.serving_subnet = ComputeSubnetwork(
+        serving_subnet = ComputeSubnetwork(
             self,
             "serving_subnet",
             name=naming.resource_name(name_prefix, region, "serving"),
@@ -70,7 +69,7 @@ class RegionalNetwork(Construct):
                 "metadata": "INCLUDE_ALL_METADATA",
             },
         )
-        self.serving_subnet.override_logical_id("serving_subnet")
+        serving_subnet.override_logical_id("serving_subnet")
         router = ComputeRouter(
             self,
             "router",
@@ -89,11 +88,11 @@ class RegionalNetwork(Construct):
             source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
             subnetwork=[
                 ComputeRouterNatSubnetwork(
-                    name=self.serving_subnet.self_link,
+                    name=serving_subnet.self_link,
                     source_ip_ranges_to_nat=["ALL_IP_RANGES"],
                 )
             ],
             log_config={"enable": True, "filter": "ERRORS_ONLY"},
         )
         nat.override_logical_id("nat")
-        self.serving_subnet_id: str = self.serving_subnet.id
+        self.serving_subnet_id: str = serving_subnet.id

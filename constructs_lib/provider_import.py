@@ -62,13 +62,22 @@ is ``0`` or ``python``.  The hook is only added while no jsii kernel runs yet
 ``LLM_FAST_PROVIDER_IMPORT``: ``0`` = the plain, eager way; ``python`` = the
 Python half only (to measure the halves apart); unset or anything else = both.
 
+Fail-safe: both halves lean on details of one jsii runtime and one provider
+build (the package layout, jsii's private ``_submodule_fqn_map``, the exact
+shape of ``lib/index.js``). :func:`install` therefore acts only when the
+installed versions are the ones in ``TESTED_VERSIONS``; with any other version
+it prints one ``warning:`` line and leaves the plain import path alone, which
+is slower but always right. Raise the pins there after running
+tests/test_provider_import.py with the new versions.
+
 The jsii package cache's per-type index is built by a worker thread of the
 kernel *after* the first load, which takes ~1-2 s; a fast synth exits sooner
 and kills it, so on a fresh machine every run would parse the 98 MB ``.jsii``
 again (+1.1 s, +700 MB).  :func:`warm_jsii_cache` loads the assemblies once
-and waits for those indexes; run it after installing the packages::
+and waits for those indexes; `make install` runs it after installing the
+packages, and goes on (with a warning) if it cannot::
 
-    python -c 'from constructs_lib.provider_import import warm_jsii_cache; exit(not warm_jsii_cache())'
+    python -c 'from constructs_lib.provider_import import warm_jsii_cache; warm_jsii_cache()'
 """
 
 from __future__ import annotations
@@ -83,6 +92,9 @@ import tempfile
 import time
 import types
 from collections.abc import Mapping
+
+TESTED_VERSIONS = {"jsii": "1.142.0", "cdktf-cdktf-provider-google": "16.12.1"}
+"""The only versions :func:`install` patches; others get the plain import path and one warning."""
 
 PACKAGE = "cdktf_cdktf_provider_google"
 ASSEMBLY = "@cdktf/provider-google"
@@ -134,6 +146,31 @@ def mode(environ: Mapping[str, str] | None = None) -> str:
     return "full"
 
 
+def untested_versions() -> dict[str, str | None]:
+    """Each distribution of ``TESTED_VERSIONS`` whose installed version differs (None: not installed)."""
+    import importlib.metadata
+
+    found: dict[str, str | None] = {}
+    for distribution, tested in TESTED_VERSIONS.items():
+        try:
+            version: str | None = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            version = None
+        if version != tested:
+            found[distribution] = version
+    return found
+
+
+_warned = False
+
+
+def _warn_once(message: str) -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        print(f"warning: {message}", file=sys.stderr)
+
+
 def is_installed() -> bool:
     """True when the provider package root in ``sys.modules`` is the lazy stand-in."""
     return getattr(sys.modules.get(PACKAGE), MARKER, False) is True
@@ -153,9 +190,7 @@ def _submodules(package_dirs: list[str]) -> list[str]:
             continue
         with entries:
             for entry in entries:
-                if entry.name[0] != "_" and entry.is_dir() and os.path.exists(
-                    os.path.join(entry.path, "__init__.py")
-                ):
+                if entry.name[0] != "_" and entry.is_dir() and os.path.exists(os.path.join(entry.path, "__init__.py")):
                     names.add(entry.name)
     return sorted(names)
 
@@ -178,9 +213,7 @@ def _install_python_half() -> bool:
     def __dir__() -> list[str]:
         return sorted(set(package.__dict__) | known)
 
-    package.__all__ = names
-    package.__getattr__ = __getattr__
-    package.__dir__ = __dir__
+    package.__dict__.update(__all__=names, __getattr__=__getattr__, __dir__=__dir__)
     setattr(package, MARKER, True)
     sys.modules[PACKAGE] = package
     sys.meta_path.insert(0, _RegisterTypesOnFirstImport(names))
@@ -252,6 +285,15 @@ def install() -> None:
     chosen = mode()
     if chosen == "off" or PACKAGE in sys.modules:
         return
+    untested = untested_versions()
+    if untested:
+        found = ", ".join(f"{name} {version or 'missing'}" for name, version in sorted(untested.items()))
+        tested = ", ".join(f"{name} {version}" for name, version in sorted(TESTED_VERSIONS.items()))
+        _warn_once(
+            f"fast provider import is off: tested with {tested}, found {found}; "
+            f"synthesis uses the plain (slower) import path (set {ENV_VAR}=0 to silence this)"
+        )
+        return
     if _install_python_half() and chosen == "full":
         _install_node_half()
 
@@ -264,30 +306,55 @@ _CACHED_ASSEMBLIES = (
 )
 
 
+def jsii_package_cache_root(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str:
+    """Where the jsii runtime keeps its package cache (``defaultCacheRoot`` of @jsii/kernel 1.x).
+
+    ``JSII_RUNTIME_PACKAGE_CACHE_ROOT`` if set; else per platform: macOS
+    ``~/Library/Caches/com.amazonaws.jsii/package-cache``, Windows
+    ``%LOCALAPPDATA%\\AWS\\jsii\\package-cache``, others ``~/.cache/aws/jsii/package-cache``.
+    """
+    env = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    explicit = env.get("JSII_RUNTIME_PACKAGE_CACHE_ROOT")
+    if explicit:
+        return explicit
+    home = env.get("HOME") or os.path.expanduser("~")
+    if platform == "darwin":
+        return os.path.join(home, "Library", "Caches", "com.amazonaws.jsii", "package-cache")
+    if platform == "win32":
+        local = env.get("LOCALAPPDATA") or os.path.join(home, "AppData", "Local")
+        return os.path.join(local, "AWS", "jsii", "package-cache")
+    return os.path.join(home, ".cache", "aws", "jsii", "package-cache")
+
+
 def warm_jsii_cache(timeout: float = 180.0) -> bool:
     """Load the provider's assembly and wait until jsii has indexed it in its package cache.
 
     True once every assembly of ``_CACHED_ASSEMBLIES`` has its runtime index
-    (or had one already); False when jsii's package cache is disabled, or on
-    timeout.  Later runs then read only the types they use from the index.
+    (or had one already). False, with one ``warning:`` line, when jsii's
+    package cache is disabled, on timeout, or when anything goes wrong: a cold
+    cache only makes the first synths slower, so this never fails an install.
     """
-    import importlib.metadata
-
     if os.environ.get("JSII_RUNTIME_PACKAGE_CACHE", "enabled").strip().lower() != "enabled":
+        _warn_once("jsii package cache is disabled (JSII_RUNTIME_PACKAGE_CACHE); nothing to warm")
         return False
-    root = os.environ.get("JSII_RUNTIME_PACKAGE_CACHE_ROOT") or os.path.join(
-        os.path.expanduser("~"), ".cache", "aws", "jsii", "package-cache"  # jsii's default on Linux
-    )
-    patterns = [
-        os.path.join(root, *directory, importlib.metadata.version(distribution), "*", ".jsii.runtime.v*.json")
-        for directory, distribution in _CACHED_ASSEMBLIES
-    ]
-    install()
-    importlib.import_module(f"{PACKAGE}._jsii")  # extracts into the cache; jsii starts indexing if needed
-    deadline = time.monotonic() + timeout
-    while not all(glob.glob(pattern) for pattern in patterns):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
+    try:
+        import importlib.metadata
 
+        root = jsii_package_cache_root()
+        patterns = [
+            os.path.join(root, *directory, importlib.metadata.version(distribution), "*", ".jsii.runtime.v*.json")
+            for directory, distribution in _CACHED_ASSEMBLIES
+        ]
+        install()
+        importlib.import_module(f"{PACKAGE}._jsii")  # extracts into the cache; jsii starts indexing if needed
+        deadline = time.monotonic() + timeout
+        while not all(glob.glob(pattern) for pattern in patterns):
+            if time.monotonic() > deadline:
+                _warn_once(f"jsii did not index the provider in {root} within {timeout:.0f} s; first synths are slower")
+                return False
+            time.sleep(0.1)
+    except Exception as error:  # noqa: BLE001 - warming is an optimisation; never fatal
+        _warn_once(f"could not warm the jsii package cache: {error}; first synths are slower")
+        return False
+    return True

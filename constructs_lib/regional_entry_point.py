@@ -22,7 +22,6 @@ from cdktf_cdktf_provider_google.compute_region_backend_service import (
     ComputeRegionBackendServiceBackend,
 )
 from cdktf_cdktf_provider_google.compute_region_health_check import ComputeRegionHealthCheck
-from cdktf_cdktf_provider_google.compute_region_ssl_policy import ComputeRegionSslPolicy
 from cdktf_cdktf_provider_google.compute_region_target_http_proxy import ComputeRegionTargetHttpProxy
 from cdktf_cdktf_provider_google.compute_region_target_https_proxy import ComputeRegionTargetHttpsProxy
 from cdktf_cdktf_provider_google.compute_region_url_map import (
@@ -35,12 +34,10 @@ from cdktf_cdktf_provider_google.compute_subnetwork import ComputeSubnetwork
 from constructs import Construct
 
 from constructs_lib import naming
+from constructs_lib.backend_service import llm_backend_service, rate_backend
 from constructs_lib.config import Frontend, InferenceServer
 from constructs_lib.health_checks import LOAD_BALANCING, http_probe
-from constructs_lib.security import PUBLIC_PATH_PREFIX, ServingPortFirewall
-
-BALANCING_MODE = "RATE"
-"""Shared with the global backend service: one instance group, one balancing mode."""
+from constructs_lib.security import PUBLIC_PATH_PREFIX, ModernTlsPolicy, ServingPortFirewall
 
 SCHEMES = {"internal": "INTERNAL_MANAGED", "external": "EXTERNAL_MANAGED"}
 
@@ -106,38 +103,34 @@ class RegionalEntryPoint(Construct):
         )
         health_check.override_logical_id("regional_health_check")
 
-        self.backend_service = ComputeRegionBackendService(
+        backend_service = ComputeRegionBackendService(
             self,
             "backend_service",
             name=naming.resource_name(name_prefix, region, "backend"),
             region=region,
             load_balancing_scheme=scheme,
-            protocol="HTTP",
-            port_name=naming.NAMED_PORT,
-            timeout_sec=frontend.request_timeout_sec,
-            connection_draining_timeout_sec=frontend.connection_draining_sec,
             health_checks=[health_check.id],
-            locality_lb_policy="LEAST_REQUEST",
             backend=[
                 ComputeRegionBackendServiceBackend(
-                    group=instance_group,
-                    balancing_mode=BALANCING_MODE,
-                    max_rate_per_instance=max_rate_per_instance or frontend.max_rate_per_instance,
-                    capacity_scaler=1.0,
+                    **rate_backend(
+                        group=instance_group,
+                        max_rate_per_instance=max_rate_per_instance or frontend.max_rate_per_instance,
+                        capacity_scaler=1.0,
+                    )
                 )
             ],
-            log_config={"enable": True, "sample_rate": frontend.log_sample_rate},
+            **llm_backend_service(frontend),
         )
-        self.backend_service.override_logical_id("regional_backend")
+        backend_service.override_logical_id("regional_backend")
 
         url_map = ComputeRegionUrlMap(
             self,
             "url_map",
             name=naming.resource_name(name_prefix, region, "url-map"),
             region=region,
-            default_service=self.backend_service.id,
+            default_service=backend_service.id,
             host_rule=[ComputeRegionUrlMapHostRule(hosts=["*"], path_matcher="api")],
-            path_matcher=[self._api_paths_only(self.backend_service.id, server.health_path)],
+            path_matcher=[self._api_paths_only(backend_service.id, server.health_path)],
         )
         url_map.override_logical_id("regional_url_map")
 
@@ -174,7 +167,6 @@ class RegionalEntryPoint(Construct):
         )
         forwarding_rule.override_logical_id("regional_forwarding_rule")
 
-        self.scheme: str = scheme
         self.address: str = address.address
 
     @staticmethod
@@ -232,15 +224,7 @@ class RegionalEntryPoint(Construct):
             managed={"domains": [domain], "dns_authorizations": [authorization.id]},
         )
         certificate.override_logical_id("regional_certificate")
-        tls_policy = ComputeRegionSslPolicy(
-            self,
-            "tls_policy",
-            name=naming.resource_name(name_prefix, region, "tls-policy"),
-            region=region,
-            profile=ssl_profile,
-            min_tls_version="TLS_1_2",
-        )
-        tls_policy.override_logical_id("regional_tls_policy")
+        tls_policy = ModernTlsPolicy(self, "tls_policy", name_prefix=name_prefix, profile=ssl_profile, region=region)
         proxy = ComputeRegionTargetHttpsProxy(
             self,
             "https_proxy",
@@ -252,5 +236,5 @@ class RegionalEntryPoint(Construct):
         )
         proxy.override_logical_id("regional_proxy")
         record = authorization.dns_resource_record.get(0)
-        self.dns_authorization_record: str | None = f"{record.name} {record.type} {record.data}"
+        self.dns_authorization_record = f"{record.name} {record.type} {record.data}"
         return proxy.id

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from cdktf_cdktf_provider_google.artifact_registry_repository_iam_member import ArtifactRegistryRepositoryIamMember
 from cdktf_cdktf_provider_google.compute_firewall import ComputeFirewall, ComputeFirewallAllow
+from cdktf_cdktf_provider_google.compute_region_ssl_policy import ComputeRegionSslPolicy
 from cdktf_cdktf_provider_google.compute_security_policy import (
     ComputeSecurityPolicy,
     ComputeSecurityPolicyRule,
@@ -246,17 +247,38 @@ class EdgeSecurityPolicy(Construct):
         self.id: str = policy.id
 
 
-class ModernTlsPolicy(Construct):
-    """An SSL policy that refuses anything older than TLS 1.2."""
+MIN_TLS_VERSION = "TLS_1_2"
 
-    def __init__(self, scope: Construct, id_: str, *, name_prefix: str, profile: str) -> None:
+
+class ModernTlsPolicy(Construct):
+    """An SSL policy that refuses anything older than TLS 1.2: global, or regional when ``region`` is set.
+
+    The global HTTPS proxy and a regional external entry point's proxy take the
+    same policy; regional proxies need a regional policy resource.
+    """
+
+    def __init__(
+        self, scope: Construct, id_: str, *, name_prefix: str, profile: str, region: str | None = None
+    ) -> None:
         super().__init__(scope, id_)
-        policy = ComputeSslPolicy(
-            self,
-            "policy",
-            name=naming.resource_name(name_prefix, "tls-policy"),
-            profile=profile,
-            min_tls_version="TLS_1_2",
-        )
-        policy.override_logical_id("tls_policy")
+        policy: ComputeSslPolicy | ComputeRegionSslPolicy
+        if region is None:
+            policy = ComputeSslPolicy(
+                self,
+                "policy",
+                name=naming.resource_name(name_prefix, "tls-policy"),
+                profile=profile,
+                min_tls_version=MIN_TLS_VERSION,
+            )
+            policy.override_logical_id("tls_policy")
+        else:
+            policy = ComputeRegionSslPolicy(
+                self,
+                "policy",
+                name=naming.resource_name(name_prefix, region, "tls-policy"),
+                region=region,
+                profile=profile,
+                min_tls_version=MIN_TLS_VERSION,
+            )
+            policy.override_logical_id("regional_tls_policy")
         self.id: str = policy.id

@@ -55,6 +55,7 @@ BOOT_LOG_TAG = "inference-boot"
 """Prefix of the boot's lines on the serial console (``gcloud compute instances get-serial-port-output``)."""
 
 
+
 def boot_disk_type(machine_type: str) -> str:
     """The catalog's preferred boot disk for the series: Hyperdisk for A3/A4/G4, Persistent Disk otherwise."""
     return gpu_catalog.boot_disk_type(machine_type)
@@ -451,13 +452,15 @@ class ServingPool(Construct):
         autohealing.override_logical_id("autohealing")
 
         zones = region.zone_names
-        self.group_manager = ComputeRegionInstanceGroupManager(
+        group_manager = ComputeRegionInstanceGroupManager(
             self,
             "group_manager",
             name=naming.resource_name(name_prefix, name, "pool"),
             region=name,
             base_instance_name=naming.resource_name(name_prefix, name, "gpu"),
-            version=[ComputeRegionInstanceGroupManagerVersion(name="primary", instance_template=template.self_link_unique)],
+            version=[
+                ComputeRegionInstanceGroupManagerVersion(name="primary", instance_template=template.self_link_unique)
+            ],
             distribution_policy_zones=list(zones),
             distribution_policy_target_shape="BALANCED",
             named_port=[ComputeRegionInstanceGroupManagerNamedPort(name=naming.NAMED_PORT, port=server.port)],
@@ -475,7 +478,7 @@ class ServingPool(Construct):
             },
             wait_for_instances=False,
         )
-        self.group_manager.override_logical_id("serving_pool")
+        group_manager.override_logical_id("serving_pool")
 
         scaling = region.autoscaling
         policy: dict[str, object] = {
@@ -498,10 +501,10 @@ class ServingPool(Construct):
             "autoscaler",
             name=naming.resource_name(name_prefix, name, "autoscaler"),
             region=name,
-            target=self.group_manager.id,
+            target=group_manager.id,
             autoscaling_policy=policy,
         )
         autoscaler.override_logical_id("serving_pool_autoscaler")
 
-        self.instance_group: str = self.group_manager.instance_group
+        self.instance_group: str = group_manager.instance_group
         self.named_port: str = naming.NAMED_PORT

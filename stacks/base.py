@@ -8,14 +8,15 @@ from constructs import Construct
 
 from constructs_lib.config import DeploymentConfig
 from constructs_lib.state_backends import configure_backend
-from constructs_lib.validation import enforce_gcp_rules
 
 
 class DeploymentStack(TerraformStack):
     """A stack named by the contract (``network``, ``region-<region>``, ``global-frontend``)
     with its provider and the backend block chosen in the deployment file."""
 
-    def __init__(self, scope: Construct, stack_name: str, *, config: DeploymentConfig, region: str | None = None) -> None:
+    def __init__(
+        self, scope: Construct, stack_name: str, *, config: DeploymentConfig, region: str | None = None
+    ) -> None:
         super().__init__(scope, stack_name)
         GoogleProvider(
             self,
@@ -25,7 +26,6 @@ class DeploymentStack(TerraformStack):
             default_labels={"app": config.name, "managed_by": "cdktf"},
         )
         configure_backend(self, config.state, stack_name=stack_name)
-        enforce_gcp_rules(self)
 
     def export(self, name: str, value: str, description: str) -> None:
         """A named output that other stacks read through remote state."""

@@ -27,9 +27,9 @@ class GlobalFrontendStack(DeploymentStack):
         backends = tuple(
             RegionalBackend(
                 region=region.region,
-                instance_group=remote_state(
-                    self, config.state, producer=naming.region_stack(region.region)
-                ).get_string("instance_group"),
+                instance_group=remote_state(self, config.state, producer=naming.region_stack(region.region)).get_string(
+                    "instance_group"
+                ),
                 capacity_scaler=region.capacity_scaler,
                 max_rate_per_instance=region.rate_per_instance(config.frontend),
             )

@@ -2,7 +2,9 @@
 
 Importing the google provider costs seconds and half a GB, so tests never
 synthesize per test; they ask `synthesize` for a deployment and get the cached
-result, read back from the JSON files cdktf wrote.
+result, read back from the JSON files cdktf wrote. The GCP rules run on that
+JSON as main.py runs them: a synthesized deployment that breaks one fails the
+test that asked for it, unless it passed ``allow_violations=True`` to look at them.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Synth:
     outdir: Path
     manifest: dict[str, Any]
     texts: dict[str, str]
+    violations: tuple[str, ...]
 
     def stack(self, name: str) -> dict[str, Any]:
         return json.loads(self.texts[name])
@@ -52,14 +55,16 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def synthesize(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str, Any]], Synth]:
+def synthesize(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synth]:
     """Synthesize a deployment document (a dict as read from YAML); cached by its content."""
     from constructs_lib.config import parse_config
+    from constructs_lib.validation import ALL_RULES
+    from constructs_lib.validation.engine import check_stacks
     from stacks.app import build_app
 
     cache: dict[str, Synth] = {}
 
-    def run(document: dict[str, Any]) -> Synth:
+    def run(document: dict[str, Any], *, allow_violations: bool = False) -> Synth:
         key = json.dumps(document, sort_keys=True)
         if key not in cache:
             config = parse_config(copy.deepcopy(document), "test.yaml")
@@ -70,8 +75,12 @@ def synthesize(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str, 
                 name: (outdir / stack["synthesizedStackPath"]).read_text()
                 for name, stack in manifest["stacks"].items()
             }
-            cache[key] = Synth(outdir=outdir, manifest=manifest, texts=texts)
-        return cache[key]
+            violations = check_stacks({name: json.loads(text) for name, text in texts.items()}, ALL_RULES)
+            cache[key] = Synth(outdir=outdir, manifest=manifest, texts=texts, violations=tuple(violations))
+        synth = cache[key]
+        if synth.violations and not allow_violations:
+            pytest.fail("the deployment breaks GCP rules:\n" + "\n".join(synth.violations))
+        return synth
 
     return run
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from constructs_lib.config import (
     REQUESTS_RUNNING_METRIC,
@@ -55,8 +57,11 @@ def test_defaults_are_the_llm_settings() -> None:
 
 def test_model_is_frozen() -> None:
     config = load_config(DEFAULT_CONFIG)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         config.name = "other"  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="frozen"):
+        config.regions[0].min_replicas = 9  # type: ignore[misc]
+    assert config.name == "llm" and config.regions[0].min_replicas == 1
 
 
 INVALID = [
@@ -209,3 +214,60 @@ def test_decommissioned_region_leaves_the_serving_set() -> None:
     config = parse_config(mutated(drain_and_decommission), "deploy.yaml")
     assert [r.region for r in config.serving_regions] == ["us-central1"]
     assert [r.region for r in config.regions] == ["us-central1", "europe-west4"]
+
+
+def _frontend(**values: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda d: d.update(frontend=dict(values))
+
+
+def _region0(**values: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda d: region(d).update(values)
+
+
+def _server(**values: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda d: d.update(server=dict(values))
+
+
+def _autoscaling(**values: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda d: region(d).update(autoscaling=dict(values))
+
+
+# (the last value accepted, the first refused, the field the error names): each bound of the model.
+BOUNDS = [
+    pytest.param(_frontend(request_timeout_sec=600), _frontend(request_timeout_sec=599), "frontend.request_timeout_sec", id="timeout-min"),
+    pytest.param(_frontend(request_timeout_sec=86400, connection_draining_sec=3600), _frontend(request_timeout_sec=86401), "frontend.request_timeout_sec", id="timeout-max"),
+    pytest.param(_frontend(connection_draining_sec=600, request_timeout_sec=600), _frontend(connection_draining_sec=599, request_timeout_sec=600), "frontend.connection_draining_sec", id="draining-min"),
+    pytest.param(_frontend(connection_draining_sec=3600), _frontend(connection_draining_sec=3601), "frontend.connection_draining_sec", id="draining-max"),
+    pytest.param(_frontend(request_timeout_sec=1200, connection_draining_sec=1200), _frontend(request_timeout_sec=1200, connection_draining_sec=1199), "frontend.connection_draining_sec", id="draining-covers-timeout"),
+    pytest.param(_frontend(log_sample_rate=1.0), _frontend(log_sample_rate=1.01), "frontend.log_sample_rate", id="sample-rate-max"),
+    pytest.param(_frontend(log_sample_rate=0.0), _frontend(log_sample_rate=-0.01), "frontend.log_sample_rate", id="sample-rate-min"),
+    pytest.param(_frontend(max_rate_per_instance=10000), _frontend(max_rate_per_instance=10000.5), "frontend.max_rate_per_instance", id="max-rate-max"),
+    pytest.param(_frontend(max_rate_per_instance=0.01), _frontend(max_rate_per_instance=0), "frontend.max_rate_per_instance", id="max-rate-positive"),
+    pytest.param(_frontend(rate_limit={"requests": 1}), _frontend(rate_limit={"requests": 0}), "frontend.rate_limit.requests", id="rate-limit-min"),
+    pytest.param(_frontend(rate_limit={"requests": 1_000_000}), _frontend(rate_limit={"requests": 1_000_001}), "frontend.rate_limit.requests", id="rate-limit-max"),
+    pytest.param(_frontend(rate_limit={"interval_sec": 3600}), _frontend(rate_limit={"interval_sec": 3601}), "frontend.rate_limit.interval_sec", id="rate-interval"),
+    pytest.param(_server(port=1024), _server(port=1023), "server.port", id="port-min"),
+    pytest.param(_server(port=65535), _server(port=65536), "server.port", id="port-max"),
+    pytest.param(_server(model_load_seconds=60), _server(model_load_seconds=59), "server.model_load_seconds", id="load-min"),
+    pytest.param(_server(model_load_seconds=3600), _server(model_load_seconds=3601), "server.model_load_seconds", id="load-max"),
+    pytest.param(_region0(max_replicas=1000), _region0(max_replicas=1001), "regions[0].max_replicas", id="replicas-max"),
+    pytest.param(_region0(min_replicas=1, max_replicas=1), _region0(min_replicas=1, max_replicas=0), "regions[0].max_replicas", id="max-replicas-min"),
+    pytest.param(_region0(min_replicas=4, max_replicas=4), _region0(min_replicas=5, max_replicas=4), "regions[0].min_replicas", id="min-equals-max"),
+    pytest.param(_region0(capacity_scaler=0.1), _region0(capacity_scaler=0.099), "regions[0].capacity_scaler", id="capacity-min"),
+    pytest.param(_region0(capacity_scaler=1.0), _region0(capacity_scaler=1.001), "regions[0].capacity_scaler", id="capacity-max"),
+    pytest.param(_region0(proxy_only_cidr="10.201.0.0/26"), _region0(proxy_only_cidr="10.201.0.0/27"), "regions[0].proxy_only_cidr", id="proxy-only-size"),
+    pytest.param(_region0(serving_cidr="10.200.0.0/29"), _region0(serving_cidr="10.200.0.0/30"), "regions[0].serving_cidr", id="serving-size"),
+    pytest.param(_autoscaling(cooldown_sec=60), _autoscaling(cooldown_sec=59), "regions[0].autoscaling.cooldown_sec", id="cooldown-min"),
+    pytest.param(_autoscaling(cooldown_sec=3600), _autoscaling(cooldown_sec=3601), "regions[0].autoscaling.cooldown_sec", id="cooldown-max"),
+    pytest.param(_autoscaling(target=100_000), _autoscaling(target=100_001), "regions[0].autoscaling.target", id="metric-target-max"),
+    pytest.param(_autoscaling(signal="load_balancing", target=1), _autoscaling(signal="load_balancing", target=1.01), "regions[0].autoscaling.target", id="lb-target-max"),
+    pytest.param(_autoscaling(signal="load_balancing", target=0.01), _autoscaling(signal="load_balancing", target=0), "regions[0].autoscaling.target", id="lb-target-positive"),
+]
+
+
+@pytest.mark.parametrize(("accepted", "refused", "field"), BOUNDS)
+def test_bounds(accepted: Callable[[dict[str, Any]], None], refused: Callable[[dict[str, Any]], None], field: str) -> None:
+    parse_config(mutated(accepted), "deploy.yaml")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(mutated(refused), "deploy.yaml")
+    assert str(caught.value).startswith(f"error: deploy.yaml: {field}: "), caught.value

@@ -92,10 +92,9 @@ def test_bad_environment_variable(good_outdir: Path) -> None:
 
 def test_failed_synthesis_leaves_output_untouched(good_outdir: Path) -> None:
     before = tree_digest(good_outdir)
-    with pytest.raises(RuntimeError, match="rule broken"):
-        with replace_on_success(str(good_outdir)) as staging:
-            (Path(staging) / "manifest.json").write_text("{}")
-            raise RuntimeError("rule broken half-way")
+    with pytest.raises(RuntimeError, match="rule broken"), replace_on_success(str(good_outdir)) as staging:
+        (Path(staging) / "manifest.json").write_text("{}")
+        raise RuntimeError("rule broken half-way")
     assert tree_digest(good_outdir) == before
     assert not (good_outdir.parent / ".cdktf.out.staging").exists()
 
@@ -136,8 +135,8 @@ def test_rule_violation_fails_synth_with_one_line_per_finding_and_keeps_output(g
             "import sys",
             "from constructs_lib import provider_import",
             "provider_import.install()",
-            "import constructs_lib.regional_entry_point as entry_point",
-            "entry_point.BALANCING_MODE = 'CONNECTION'",
+            "import constructs_lib.backend_service as backend_service",
+            "backend_service.BALANCING_MODE = 'CONNECTION'",
             "import main",
             "sys.exit(main.main())",
         )

@@ -216,3 +216,61 @@ def test_warm_jsii_cache_leaves_the_provider_indexed_in_a_fresh_cache(tmp_path: 
     )
     assert result.returncode == 0, result.stderr
     assert list(root.glob("@cdktf/provider-google/*/*/.jsii.runtime.v*.json"))
+
+
+def test_the_installed_versions_are_the_tested_ones() -> None:
+    """Bumping jsii or the provider turns the fast path off (with a warning) until it is retested here."""
+    from constructs_lib import provider_import
+
+    assert provider_import.untested_versions() == {}
+
+
+def test_untested_versions_get_the_plain_path_and_one_warning() -> None:
+    result = run_python(
+        """
+        import os, sys
+        import constructs_lib.provider_import as provider_import
+        provider_import.TESTED_VERSIONS["jsii"] = "0.0.1"
+        node_options, meta_path = os.environ.get("NODE_OPTIONS"), list(sys.meta_path)
+        provider_import.install()
+        provider_import.install()
+        assert provider_import.PACKAGE not in sys.modules
+        assert os.environ.get("NODE_OPTIONS") == node_options and sys.meta_path == meta_path
+        assert not provider_import.is_installed()
+        print("ok")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, result.stderr
+    assert "fast provider import is off: tested with cdktf-cdktf-provider-google 16.12.1, jsii 0.0.1" in warnings[0]
+    assert "plain (slower) import path" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("platform", "environ", "expected"),
+    [
+        ("darwin", {"HOME": "/Users/a"}, os.path.join("/Users/a", "Library", "Caches", "com.amazonaws.jsii", "package-cache")),
+        ("linux", {"HOME": "/home/a"}, os.path.join("/home/a", ".cache", "aws", "jsii", "package-cache")),
+        ("win32", {"HOME": "/h", "LOCALAPPDATA": "/l"}, os.path.join("/l", "AWS", "jsii", "package-cache")),
+        ("darwin", {"HOME": "/Users/a", "JSII_RUNTIME_PACKAGE_CACHE_ROOT": "/c"}, "/c"),
+    ],
+)
+def test_jsii_package_cache_root_per_platform(platform: str, environ: dict[str, str], expected: str) -> None:
+    from constructs_lib import provider_import
+
+    assert provider_import.jsii_package_cache_root(environ, platform) == expected
+
+
+def test_warming_the_cache_never_fails_an_install() -> None:
+    result = run_python(
+        """
+        import constructs_lib.provider_import as provider_import
+        provider_import._CACHED_ASSEMBLIES = ((("x",), "no-such-distribution"),)
+        print(provider_import.warm_jsii_cache(timeout=1))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+    assert result.stderr.startswith("warning: could not warm the jsii package cache: ")

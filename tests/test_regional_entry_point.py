@@ -85,3 +85,19 @@ def test_only_api_and_health_paths_reach_the_servers(three_region_synth: Synth) 
         (matcher,) = url_map["path_matcher"]
         assert matcher["path_rule"] == [{"paths": ["/v1/*", "/health"], "service": backend}]
         assert matcher["default_route_action"]["fault_injection_policy"]["abort"] == {"http_status": 404, "percentage": 100}
+
+
+def test_regional_backend_is_tuned_like_the_global_one(default_synth: Synth) -> None:
+    """One source for both: a server that fails is ejected by the regional entry point too."""
+    regional = default_synth.resource(REGION, "google_compute_region_backend_service", "regional_backend")
+    global_ = default_synth.resource("global-frontend", "google_compute_backend_service", "global_backend")
+    shared = ("protocol", "port_name", "timeout_sec", "connection_draining_timeout_sec", "log_config",
+              "outlier_detection", "locality_lb_policy", "enable_cdn")
+    assert {key: regional.get(key) for key in shared} == {key: global_.get(key) for key in shared}
+    assert regional["outlier_detection"] == {
+        "base_ejection_time": {"seconds": 30},
+        "consecutive_errors": 5,
+        "consecutive_gateway_failure": 3,
+        "interval": {"seconds": 10},
+        "max_ejection_percent": 50,
+    }

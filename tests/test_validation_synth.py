@@ -1,35 +1,28 @@
-"""The GCP rules wired into cdktf: ``app.synth()`` fails on a broken stack, and the real
-default deployment passes every rule.
+"""The GCP rules on what cdktf writes: every stack of a synthesized app is checked, read from disk.
 
-cdktf work is module-scoped (importing the Google provider costs seconds): one
-tiny broken app and one build of config/default.yaml, each synthesized once.
+One tiny broken two-stack app is synthesized once for the module (importing the
+Google provider costs seconds); the shipped deployments come from the session's
+``synthesize`` cache, which itself fails on any violation.
 """
 
 from __future__ import annotations
 
-import inspect
-import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from constructs_lib.validation import app_violations, check_stack, enforce_gcp_rules, violations_from_error
+from constructs_lib.validation.synthesized_app import RuleViolations, check_rules, read_stacks, require_rules
+from tests.conftest import DEFAULT_CONFIG, THREE_REGIONS_CONFIG, Synth, load_yaml
 
-REPO = Path(__file__).resolve().parents[1]
-EXPECTED_STACKS = {"network", "region-us-central1", "region-europe-west4", "global-frontend"}
-
-
-def stacks_of(app: Any) -> list[Any]:
-    from cdktf import TerraformStack
-
-    return [child for child in app.node.children if TerraformStack.is_stack(child)]
+REGIONAL_BACKEND = "google_compute_region_backend_service"
 
 
 @pytest.fixture(scope="module")
-def broken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A one-stack app breaking GCP-LB-001 (no scheme) and GCP-LB-007 (global health check on a
-    regional ALB, which only shows if references are resolved inside ``validate``)."""
+def broken_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two stacks, each breaking rules: ``first`` has a backend with no scheme (GCP-LB-001) and a global
+    health check on a regional ALB (GCP-LB-007, visible only once the reference is resolved);
+    ``second`` has a 599 s request timeout (GCP-LB-016)."""
     from cdktf import App, LocalBackend, TerraformStack
     from cdktf_cdktf_provider_google.compute_health_check import ComputeHealthCheck
     from cdktf_cdktf_provider_google.compute_region_backend_service import ComputeRegionBackendService
@@ -38,129 +31,103 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     outdir = tmp_path_factory.mktemp("broken")
     app = App(outdir=str(outdir), stack_traces=False)
-    stack = TerraformStack(app, "broken")
-    LocalBackend(stack, path="terraform.tfstate")
-    GoogleProvider(stack, "google", project="acme", region="us-central1")
-    regional_check = ComputeRegionHealthCheck(stack, "hc", name="hc", region="us-central1", http_health_check={"port": 8000})
-    ComputeRegionBackendService(
-        stack,
-        "no_scheme",
-        name="no-scheme",
-        region="us-central1",
-        protocol="TCP",
-        health_checks=[regional_check.id],
-        timeout_sec=900,
-        connection_draining_timeout_sec=900,
-    )
-    global_check = ComputeHealthCheck(stack, "global_hc", name="ghc", http_health_check={"port": 8000})
-    ComputeRegionBackendService(
-        stack,
-        "wrong_check",
-        name="wrong-check",
-        region="us-central1",
-        load_balancing_scheme="INTERNAL_MANAGED",
-        protocol="HTTP",
-        health_checks=[global_check.id],
-        timeout_sec=900,
-        connection_draining_timeout_sec=900,
-    )
-    enforce_gcp_rules(stack)
-    error: Exception | None = None
-    try:
-        app.synth()
-    except Exception as caught:  # noqa: BLE001 - the test inspects whatever jsii raises
-        error = caught
-    return {"error": error, "outdir": outdir, "stack": stack, "app": app}
+    for stack_name in ("first", "second"):
+        stack = TerraformStack(app, stack_name)
+        LocalBackend(stack, path=f"{stack_name}.tfstate")
+        GoogleProvider(stack, "google", project="acme", region="us-central1")
+        regional_check = ComputeRegionHealthCheck(
+            stack, "hc", name="hc", region="us-central1", http_health_check={"port": 8000}
+        )
+        if stack_name == "first":
+            ComputeRegionBackendService(
+                stack,
+                "no_scheme",
+                name="no-scheme",
+                region="us-central1",
+                protocol="TCP",
+                health_checks=[regional_check.id],
+                timeout_sec=900,
+                connection_draining_timeout_sec=900,
+            )
+            global_check = ComputeHealthCheck(stack, "global_hc", name="ghc", http_health_check={"port": 8000})
+            ComputeRegionBackendService(
+                stack,
+                "wrong_check",
+                name="wrong-check",
+                region="us-central1",
+                load_balancing_scheme="INTERNAL_MANAGED",
+                protocol="HTTP",
+                health_checks=[global_check.id],
+                timeout_sec=900,
+                connection_draining_timeout_sec=900,
+            )
+        else:
+            ComputeRegionBackendService(
+                stack,
+                "short_timeout",
+                name="short-timeout",
+                region="us-central1",
+                load_balancing_scheme="INTERNAL_MANAGED",
+                protocol="HTTP",
+                health_checks=[regional_check.id],
+                timeout_sec=599,
+                connection_draining_timeout_sec=600,
+            )
+    app.synth()
+    return outdir
 
 
-def test_synth_raises_a_runtime_error_on_a_broken_rule(broken: dict[str, Any]) -> None:
-    error = broken["error"]
-    assert error is not None, "app.synth() did not fail although the stack breaks GCP-LB-001"
-    assert type(error) is RuntimeError  # jsii re-raises the JavaScript Error as a plain RuntimeError
-    assert "Validation failed with the following errors:" in str(error)
-
-
-def test_violations_from_error_names_stack_resource_and_rule(broken: dict[str, Any]) -> None:
-    lines = violations_from_error(broken["error"])
-    assert lines is not None
+def test_every_stack_is_reported_with_its_name(broken_outdir: Path) -> None:
+    lines = check_rules(broken_outdir)
     assert all("\n" not in line for line in lines)
-    no_scheme = [line for line in lines if "google_compute_region_backend_service.no_scheme:" in line]
     assert any(
-        line.startswith("broken: google_compute_region_backend_service.no_scheme: [GCP-LB-001 LoadBalancingSchemeExplicit] ")
-        for line in no_scheme
-    ), lines
-
-
-def test_validate_sees_resolved_references(broken: dict[str, Any]) -> None:
-    lines = violations_from_error(broken["error"]) or []
-    assert any(
-        "google_compute_region_backend_service.wrong_check: [GCP-LB-007 HealthCheckScopeMatchesScheme]" in line
-        and "${google_compute_health_check.global_hc.id}" in line
+        line.startswith(f"first: {REGIONAL_BACKEND}.no_scheme: [GCP-LB-001 LoadBalancingSchemeExplicit] ")
         for line in lines
     ), lines
-    from constructs_lib.validation import GcpRulesValidation
+    assert [line for line in lines if line.startswith("second: ")] == [
+        f"second: {REGIONAL_BACKEND}.short_timeout: [GCP-LB-016 BackendTimeoutsCoverLongGenerations] "
+        "timeout_sec is 599 s; LLM generations stream for minutes, set >= 600 s (ref. 19)"
+    ]
 
-    direct = GcpRulesValidation(broken["stack"]).validate()
-    assert [f"broken: {line}" for line in direct] == lines
-    terraform = broken["stack"].to_terraform()
-    checks = terraform["resource"]["google_compute_region_backend_service"]["wrong_check"]["health_checks"]
+
+def test_rules_see_references_as_cdktf_resolved_them(broken_outdir: Path) -> None:
+    stacks = read_stacks(broken_outdir)
+    checks = stacks["first"]["resource"][REGIONAL_BACKEND]["wrong_check"]["health_checks"]
     assert checks == ["${google_compute_health_check.global_hc.id}"]
+    assert any(
+        f"{REGIONAL_BACKEND}.wrong_check: [GCP-LB-007 HealthCheckScopeMatchesScheme]" in line
+        and "${google_compute_health_check.global_hc.id}" in line
+        for line in check_rules(broken_outdir)
+    )
 
 
-def test_app_violations_lists_the_same_lines(broken: dict[str, Any]) -> None:
-    assert app_violations(broken["app"]) == violations_from_error(broken["error"])
+def test_require_rules_raises_with_every_line(broken_outdir: Path) -> None:
+    with pytest.raises(RuleViolations) as raised:
+        require_rules(broken_outdir)
+    assert raised.value.lines == check_rules(broken_outdir)
 
 
-def test_failed_stack_is_not_written(broken: dict[str, Any]) -> None:
-    assert not (broken["outdir"] / "stacks" / "broken" / "cdk.tf.json").exists()
+def test_a_rule_subset_checks_only_those_rules(broken_outdir: Path) -> None:
+    from constructs_lib.validation.backend_timeouts_cover_long_generations import BackendTimeoutsCoverLongGenerations
+
+    lines = check_rules(broken_outdir, (BackendTimeoutsCoverLongGenerations(),))
+    assert lines and all("[GCP-LB-016 " in line for line in lines)
 
 
-def test_violations_from_error_is_none_for_other_errors() -> None:
-    assert violations_from_error(RuntimeError("Error: No app could be identified")) is None
+@pytest.mark.parametrize("config", [DEFAULT_CONFIG, THREE_REGIONS_CONFIG], ids=["default", "three-regions"])
+def test_shipped_deployments_break_no_rule(synthesize: Callable[..., Synth], config: Path) -> None:
+    synth = synthesize(load_yaml(config), allow_violations=True)
+    assert synth.violations == ()
+    assert check_rules(synth.outdir) == []
+    require_rules(synth.outdir)  # does not raise
 
 
-@pytest.fixture(scope="module")
-def default_deployment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """config/default.yaml built by stacks.app.build_app, every stack with the rules enforced, synthesized once."""
-    from constructs_lib.config import load_config
-    from stacks.app import build_app
+def test_stacks_are_read_in_manifest_order(default_synth: Synth) -> None:
+    assert list(read_stacks(default_synth.outdir)) == list(default_synth.manifest["stacks"])
+    assert set(read_stacks(default_synth.outdir)) == {
+        "network",
+        "region-us-central1",
+        "region-europe-west4",
+        "global-frontend",
+    }
 
-    config = load_config(REPO / "config" / "default.yaml")
-    outdir = tmp_path_factory.mktemp("default")
-    if "outdir" in inspect.signature(build_app).parameters:
-        app = build_app(config, outdir=str(outdir))
-    else:  # pragma: no cover - build_app without outdir: cdktf's App honours CDKTF_OUTDIR
-        mp = pytest.MonkeyPatch()
-        mp.setenv("CDKTF_OUTDIR", str(outdir))
-        try:
-            app = build_app(config)
-        finally:
-            mp.undo()
-        outdir = Path(app.outdir)
-    stacks = stacks_of(app)
-    for stack in stacks:
-        enforce_gcp_rules(stack)
-    error: Exception | None = None
-    try:
-        app.synth()
-    except Exception as caught:  # noqa: BLE001
-        error = caught
-    return {"error": error, "outdir": outdir, "names": {stack.node.id for stack in stacks}}
-
-
-def test_default_deployment_synthesizes_with_rules_enforced(default_deployment: dict[str, Any]) -> None:
-    error = default_deployment["error"]
-    if error is not None:
-        lines = violations_from_error(error)
-        pytest.fail("\n".join(lines) if lines else f"synth failed: {error}")
-    assert EXPECTED_STACKS <= default_deployment["names"]
-
-
-def test_default_deployment_has_no_findings(default_deployment: dict[str, Any]) -> None:
-    findings = {}
-    for name in sorted(default_deployment["names"]):
-        path = default_deployment["outdir"] / "stacks" / name / "cdk.tf.json"
-        if path.exists():
-            findings[name] = [finding.line for finding in check_stack(json.loads(path.read_text()))]
-    assert EXPECTED_STACKS <= set(findings), f"stacks not written: {EXPECTED_STACKS - set(findings)}"
-    assert {name: lines for name, lines in findings.items() if lines} == {}

@@ -45,7 +45,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from constructs_lib import gcp_regions  # noqa: E402
+from constructs_lib import gcp_regions
 
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "docs" / "bench"
@@ -71,7 +71,13 @@ def deployment(regions: int) -> dict[str, object]:
         "domains": ["llm.example.com"],
         "state": {"backend": "local"},
         "regions": [
-            {"region": region, "machine_type": "g2-standard-8", "min_replicas": 1, "max_replicas": 4, "capacity_scaler": 1.0}
+            {
+                "region": region,
+                "machine_type": "g2-standard-8",
+                "min_replicas": 1,
+                "max_replicas": 4,
+                "capacity_scaler": 1.0,
+            }
             for region in REGIONS[:regions]
         ],
     }
@@ -271,7 +277,7 @@ def machine() -> dict[str, str]:
     except OSError:
         node = "not found"
     return {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, {platform.system()} {platform.release()}",
         "versions": (
             f"Python {platform.python_version()}, cdktf {_version('cdktf')}, "
@@ -323,11 +329,16 @@ def summary(points: list[Point]) -> list[str]:
         )
     ratio = high.seconds("ours") / high.seconds("baseline")
     memory = high.megabytes("ours") / high.megabytes("baseline")
-    lines.append(f"- At {high.regions} regions: time ours/baseline {ratio:.2f}, peak memory ours/baseline {memory:.2f}.")
+    lines.append(
+        f"- At {high.regions} regions: time ours/baseline {ratio:.2f}, peak memory ours/baseline {memory:.2f}."
+    )
     if high.regions == 40:
         checks = [
             ("40-region synth at most 0.6× the plain path's time", ratio <= 0.6),
-            ("peak memory no higher than the plain path's", all(p.megabytes("ours") <= p.megabytes("baseline") for p in points)),
+            (
+                "peak memory no higher than the plain path's",
+                all(p.megabytes("ours") <= p.megabytes("baseline") for p in points),
+            ),
             ("byte-identical output", all(p.identical() for p in points)),
         ]
         if ours_ms is not None and low.regions == 2:
@@ -396,7 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs per variant and region count (default 5)")
     parser.add_argument("--regions", default="2,10,40", help="comma-separated region counts, 1-40 (default 2,10,40)")
     parser.add_argument("--quick", action="store_true", help="one run each (same as --runs 1)")
-    parser.add_argument("--out", type=Path, default=OUT_DIR, help="where results.md and the PNG go (default docs/bench)")
+    parser.add_argument(
+        "--out", type=Path, default=OUT_DIR, help="where results.md and the PNG go (default docs/bench)"
+    )
     args = parser.parse_args(argv)
 
     try:

@@ -26,9 +26,10 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 META_KEY = "//"
 """cdktf metadata key: holds versions and construct paths, never infrastructure."""
@@ -105,9 +106,7 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ReviewError(
-            path, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
+        raise ReviewError(path, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise ReviewError(path, "invalid JSON: nested too deeply") from None
 
@@ -128,9 +127,7 @@ def check_stack_json(path: Path, data: Any) -> dict[str, Any]:
             if rtype == META_KEY:
                 continue
             if not isinstance(items, dict):
-                raise ReviewError(
-                    path, f"invalid stack JSON: '{section}.{rtype}' is not an object"
-                )
+                raise ReviewError(path, f"invalid stack JSON: '{section}.{rtype}' is not an object")
     for section in ("output", "locals", "provider"):
         if not isinstance(data.get(section, {}), dict):
             raise ReviewError(path, f"invalid stack JSON: '{section}' is not an object")
@@ -159,9 +156,7 @@ def load_synth(outdir: Path) -> Synth:
             raise ReviewError(manifest_path, f"invalid manifest: stack '{name}' is not an object")
         rel = meta.get("synthesizedStackPath") or f"stacks/{name}/cdk.tf.json"
         if not isinstance(rel, str):
-            raise ReviewError(
-                manifest_path, f"invalid manifest: synthesizedStackPath of '{name}' is not a string"
-            )
+            raise ReviewError(manifest_path, f"invalid manifest: synthesizedStackPath of '{name}' is not a string")
         stack_path = outdir / rel
         data = check_stack_json(stack_path, read_json(stack_path))
         synth.stacks[str(name)] = strip_meta(data)
@@ -229,7 +224,7 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def same(a: Any, b: Any) -> bool:
     """JSON equality that does not treat ``true`` as equal to ``1``."""
-    return type(a) is type(b) and a == b or (
+    return (type(a) is type(b) and a == b) or (
         isinstance(a, (int, float))
         and isinstance(b, (int, float))
         and not isinstance(a, bool)
@@ -327,7 +322,7 @@ def render_pair(old: Any, new: Any) -> tuple[str, str]:
     a = json.dumps(old, ensure_ascii=False, sort_keys=True)
     b = json.dumps(new, ensure_ascii=False, sort_keys=True)
     common = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         common += 1
@@ -372,7 +367,7 @@ def render_whole_stack(name: str, stack: dict[str, Any], verb: str) -> list[str]
     lines = [f"### Stack {code(name)}: {verb} ({plural(len(addresses), 'block')})", ""]
     sign = "+" if verb == "added" else "-"
     lines += [f"- {sign} {code(a)}" for a in addresses]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def render_diff(old: Synth, new: Synth, old_label: str, new_label: str) -> list[str]:
@@ -380,21 +375,15 @@ def render_diff(old: Synth, new: Synth, old_label: str, new_label: str) -> list[
     lines = ["## Synth review", "", f"Comparing {code(old_label)} → {code(new_label)}.", ""]
     added = sorted(set(new.stacks) - set(old.stacks))
     removed = sorted(set(old.stacks) - set(new.stacks))
-    diffs = [
-        diff_stack(n, old.stacks[n], new.stacks[n]) for n in sorted(set(old.stacks) & set(new.stacks))
-    ]
+    diffs = [diff_stack(n, old.stacks[n], new.stacks[n]) for n in sorted(set(old.stacks) & set(new.stacks))]
     changed = [d for d in diffs if not d.empty]
     unchanged = [d.name for d in diffs if d.empty]
 
     if not (added or removed or changed):
-        return lines + ["No changes.", ""]
+        return [*lines, "No changes.", ""]
 
-    n_add = sum(len(d.added) for d in changed) + sum(
-        len(blocks_by_address(new.stacks[n])) for n in added
-    )
-    n_del = sum(len(d.removed) for d in changed) + sum(
-        len(blocks_by_address(old.stacks[n])) for n in removed
-    )
+    n_add = sum(len(d.added) for d in changed) + sum(len(blocks_by_address(new.stacks[n])) for n in added)
+    n_del = sum(len(d.removed) for d in changed) + sum(len(blocks_by_address(old.stacks[n])) for n in removed)
     n_chg = sum(len(d.changed) for d in changed)
     lines += [
         f"**Stacks:** {len(added)} added, {len(removed)} removed, {len(changed)} changed, "
@@ -490,7 +479,7 @@ class RegionInfo:
 
 def region_info(name: str, stack: dict[str, Any]) -> RegionInfo:
     """Pull machine type and replica bounds out of a region stack, whatever is present."""
-    region = name[len(REGION_PREFIX):] if name.startswith(REGION_PREFIX) else name
+    region = name[len(REGION_PREFIX) :] if name.startswith(REGION_PREFIX) else name
     info = RegionInfo(stack=name, region=region)
     for tmpl in resources_of(stack, "google_compute_instance_template").values():
         if tmpl.get("machine_type"):
@@ -625,17 +614,17 @@ def node_detail(rtype: str, config: dict[str, Any]) -> str:
             bits.append(f":{config['port_range']}")
         if config.get("load_balancing_scheme"):
             bits.append(str(config["load_balancing_scheme"]))
-    if rtype.endswith("backend_service"):
-        if config.get("protocol"):
-            bits.append(str(config["protocol"]))
+    if rtype.endswith("backend_service") and config.get("protocol"):
+        bits.append(str(config["protocol"]))
     return " ".join(bits)
 
 
-def draw_global(stack: dict[str, Any], lines: list[str], edge_lines: list[str],
-                region_nodes: dict[str, str], stack_names: list[str]) -> None:
+def draw_global(
+    stack: dict[str, Any], lines: list[str], edge_lines: list[str], region_nodes: dict[str, str], stack_names: list[str]
+) -> None:
     """Global frontend: address/forwarding rules → proxy → URL map → backend service → groups."""
     nodes: dict[tuple[str, str], str] = {}
-    lines.append(f'  subgraph {mermaid_id("sg", GLOBAL_STACK)}[{label(GLOBAL_STACK)}]')
+    lines.append(f"  subgraph {mermaid_id('sg', GLOBAL_STACK)}[{label(GLOBAL_STACK)}]")
     for rtype, kind in GLOBAL_KINDS.items():
         for name, config in resources_of(stack, rtype).items():
             nid = mermaid_id("g", rtype.removeprefix("google_compute_"), name)
@@ -677,11 +666,18 @@ def draw_global(stack: dict[str, Any], lines: list[str], edge_lines: list[str],
     edge_lines.extend(dict.fromkeys(edges))  # drop duplicates, keep order
 
 
-def draw_region(name: str, stack: dict[str, Any], ig_node: str, ig_label: str,
-                drained: bool, lines: list[str], edge_lines: list[str]) -> None:
+def draw_region(
+    name: str,
+    stack: dict[str, Any],
+    ig_node: str,
+    ig_label: str,
+    drained: bool,
+    lines: list[str],
+    edge_lines: list[str],
+) -> None:
     """One region: its instance group, and its own entry point (forwarding rule → backend service)."""
     sg = mermaid_id("sg", name)
-    lines.append(f'  subgraph {sg}[{label(name)}]')
+    lines.append(f"  subgraph {sg}[{label(name)}]")
     lines.append(f"    {ig_node}[{ig_label}]")
     fr_nodes: dict[str, str] = {}
     for fr_name, config in resources_of(stack, "google_compute_forwarding_rule").items():
@@ -758,8 +754,7 @@ def render_topology(synth: Synth) -> list[str]:
         ig_node = region_nodes[name]
         mine = [b for b in backends if b.stack == name]
         cap, drained = capacity_text(mine) if global_stack else ("", False)
-        ig_label = label("instance group", info.region, info.machine_type or "machine type ?",
-                         replicas_text(info), cap)
+        ig_label = label("instance group", info.region, info.machine_type or "machine type ?", replicas_text(info), cap)
         draw_region(name, synth.stacks[name], ig_node, ig_label, drained, lines, edge_lines)
 
     for name in sorted(others):
@@ -767,7 +762,7 @@ def render_topology(synth: Synth) -> list[str]:
         firewalls = resources_of(synth.stacks[name], "google_compute_firewall")
         if not networks:
             continue
-        lines.append(f'  subgraph {mermaid_id("sg", name)}[{label(name)}]')
+        lines.append(f"  subgraph {mermaid_id('sg', name)}[{label(name)}]")
         for net_name, config in networks.items():
             detail = plural(len(firewalls), "firewall rule") if firewalls else ""
             lines.append(
@@ -802,7 +797,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("old_outdir", type=Path, metavar="OLD_OUTDIR", help="synth of the base (e.g. merge base)")
     parser.add_argument("new_outdir", type=Path, metavar="NEW_OUTDIR", help="synth of the change")
-    parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the Markdown to FILE instead of stdout")
+    parser.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="write the Markdown to FILE instead of stdout"
+    )
     parser.add_argument("--old-label", help="name shown for OLD_OUTDIR (default: its path)")
     parser.add_argument("--new-label", help="name shown for NEW_OUTDIR (default: its path)")
     return parser.parse_args(argv)

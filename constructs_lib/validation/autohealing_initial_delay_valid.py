@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    INSTANCE_GROUP_MANAGERS,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    blocks,
-    fmt_number,
-    non_compliant_if,
-    number,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import INSTANCE_GROUP_MANAGERS
+from constructs_lib.validation.terraform_json import Resource, StackJson, blocks, fmt_number, number
 
 MAX_INITIAL_DELAY_SEC = 3600
 
 
 class AutohealingInitialDelayValid(Rule):
-    """MIG autohealing with an explicit ``initial_delay_sec`` in 0..3600 (ref. 29; DESIGN.md).
+    """MIG autohealing with an explicit ``initial_delay_sec`` in 0..3600 (ref. 29).
 
     Without autohealing a hung inference server stays in the pool. The initial
     delay must cover the GPU driver install and model load (often 5-20 min), or
@@ -35,8 +26,10 @@ class AutohealingInitialDelayValid(Rule):
         policies = blocks(resource.get("auto_healing_policies"))
         if not policies:
             return non_compliant_if(
-                ["has no auto_healing_policies: a hung server would never be replaced; add a health check and "
-                 "an initial_delay_sec covering model load (ref. 29)"]
+                [
+                    "has no auto_healing_policies: a hung server would never be replaced; add a health check and "
+                    "an initial_delay_sec covering model load (ref. 29)"
+                ]
             )
         problems: list[str] = []
         for policy in policies:

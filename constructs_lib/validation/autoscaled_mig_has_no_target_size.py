@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    INSTANCE_GROUP_MANAGERS,
-    NonCompliant,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-)
+from constructs_lib.validation.engine import NonCompliant, Result, Rule, Verdict
+from constructs_lib.validation.gcp_vocabulary import INSTANCE_GROUP_MANAGERS
+from constructs_lib.validation.terraform_json import Resource, StackJson
 
 AUTOSCALERS = ("google_compute_region_autoscaler", "google_compute_autoscaler")
 
 
 class AutoscaledMigHasNoTargetSize(Rule):
-    """Leave ``target_size`` unset when an autoscaler manages the group (reference section 3).
+    """Leave ``target_size`` unset when an autoscaler manages the group (docs/gcp-load-balancing-rules.md, topology choices).
 
     Otherwise every apply resets the group to ``target_size``, fighting the
     autoscaler: serving GPU VMs are deleted mid-generation, or scale-out is undone.

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import (
     BACKEND_SERVICES,
     GroupKind,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
     backends_of,
     describe_backend,
     group_kind,
-    non_compliant_if,
 )
+from constructs_lib.validation.terraform_json import Resource, StackJson
 
 
 class BackendGroupNotBackendService(Rule):

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import (
     BACKEND_SERVICES,
     GroupKind,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
     backends_of,
     describe_backend,
     group_kind,
     is_neg,
-    is_token,
-    non_compliant_if,
 )
+from constructs_lib.validation.terraform_json import Resource, StackJson, is_token
 
 
 class BackendGroupsUniformAndUnique(Rule):
@@ -47,7 +42,5 @@ class BackendGroupsUniformAndUnique(Rule):
                 problems.append(f"{describe_backend(index, backend)} repeats backend[{seen[key]}]'s group (ref. 10)")
             seen.setdefault(key, index)
             if not is_token(group) and kinds[index] is GroupKind.UNKNOWN:
-                problems.append(
-                    f"{describe_backend(index, backend)} is not a full instance group or NEG URL (ref. 10)"
-                )
+                problems.append(f"{describe_backend(index, backend)} is not a full instance group or NEG URL (ref. 10)")
         return non_compliant_if(problems)

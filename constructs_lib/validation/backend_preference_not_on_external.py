@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    BACKEND_SERVICES,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    backends_of,
-    describe_backend,
-    non_compliant_if,
-    scheme_of,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import BACKEND_SERVICES, backends_of, describe_backend, scheme_of
+from constructs_lib.validation.terraform_json import Resource, StackJson
 
 
 class BackendPreferenceNotOnExternal(Rule):

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    BACKEND_SERVICES,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    fmt_number,
-    is_passthrough,
-    non_compliant_if,
-    number,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import BACKEND_SERVICES, is_passthrough
+from constructs_lib.validation.terraform_json import Resource, StackJson, fmt_number, number
 
 MIN_TIMEOUT_SEC = 600
 DEFAULT_TIMEOUT_SEC = 30
@@ -21,7 +12,7 @@ DEFAULT_DRAINING_SEC = 300
 
 
 class BackendTimeoutsCoverLongGenerations(Rule):
-    """LLM traffic is long and streamed (DESIGN.md; ref. 19, 21).
+    """LLM traffic is long and streamed (ref. 19, 21).
 
     On an HTTP(S) load balancer ``timeout_sec`` (default 30 s) is a
     request/response timeout: the whole streamed generation must finish inside

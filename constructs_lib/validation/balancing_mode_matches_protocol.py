@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import (
     BACKEND_SERVICES,
     HTTP_PROTOCOLS,
     NO_BALANCING_MODE_KINDS,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
     backends_of,
     balancing_mode_of,
     describe_backend,
-    fmt_number,
     group_kind,
     is_passthrough,
-    non_compliant_if,
-    number,
     protocol_of,
     scheme_of,
 )
+from constructs_lib.validation.terraform_json import Resource, StackJson, fmt_number, number
 
 APPLICATION_MODES = ("RATE", "UTILIZATION", "CUSTOM_METRICS")
 RATE_FIELDS = ("max_rate", "max_rate_per_instance", "max_rate_per_endpoint")
@@ -56,8 +50,10 @@ class BalancingModeMatchesProtocol(Rule):
             return Verdict.NOT_APPLICABLE
         problems: list[str] = []
         if passthrough and resource.get("protocol") is not None and protocol in HTTP_PROTOCOLS:
-            problems.append(f"protocol {protocol} on a passthrough ({scheme_of(resource)}) backend service; "
-                            "use TCP, UDP or UNSPECIFIED (ref. 3)")
+            problems.append(
+                f"protocol {protocol} on a passthrough ({scheme_of(resource)}) backend service; "
+                "use TCP, UDP or UNSPECIFIED (ref. 3)"
+            )
         for index, backend in enumerate(backends):
             if group_kind(backend.get("group"), stack) in NO_BALANCING_MODE_KINDS:
                 continue
@@ -83,7 +79,7 @@ class BalancingModeMatchesProtocol(Rule):
                     problems.append(
                         f"{where} uses RATE without max_rate, max_rate_per_instance or max_rate_per_endpoint (ref. 5)"
                     )
-                elif all(number(rate) is not None and number(rate) <= 0 for rate in rates):
+                elif all((value := number(rate)) is not None and value <= 0 for rate in rates):
                     problems.append(f"{where} uses RATE with a zero rate, so no backend has capacity (ref. 5)")
             utilization = number(backend.get("max_utilization"))
             if utilization is not None and not 0 <= utilization <= 1:

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import (
     BACKEND_SERVICES,
     NO_BALANCING_MODE_KINDS,
     REGION_BACKEND_SERVICE,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
     backends_of,
     describe_backend,
-    fmt_number,
     group_kind,
-    non_compliant_if,
-    number,
     scheme_of,
 )
-
+from constructs_lib.validation.terraform_json import Resource, StackJson, fmt_number, number
 
 
 class CapacityScalerValid(Rule):

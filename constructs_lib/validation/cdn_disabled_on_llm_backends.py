@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    BACKEND_SERVICES,
-    NonCompliant,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-)
+from constructs_lib.validation.engine import NonCompliant, Result, Rule, Verdict
+from constructs_lib.validation.gcp_vocabulary import BACKEND_SERVICES
+from constructs_lib.validation.terraform_json import Resource, StackJson
 
 
 class CdnDisabledOnLlmBackends(Rule):
@@ -28,5 +22,7 @@ class CdnDisabledOnLlmBackends(Rule):
         if resource.type not in BACKEND_SERVICES:
             return Verdict.NOT_APPLICABLE
         if resource.get("enable_cdn") in (True, "true"):
-            return NonCompliant("enable_cdn is true; LLM responses must not be cached, set enable_cdn = false (ref. 27)")
+            return NonCompliant(
+                "enable_cdn is true; LLM responses must not be cached, set enable_cdn = false (ref. 27)"
+            )
         return Verdict.COMPLIANT

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import re
 
-from constructs_lib.validation import (
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    literal,
-    non_compliant_if,
-    references,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.terraform_json import Resource, StackJson, literal, references
 
 GLOBAL_PROXIES = ("google_compute_target_https_proxy", "google_compute_target_ssl_proxy")
 REGION_PROXIES = ("google_compute_region_target_https_proxy",)

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    BACKEND_SERVICES,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    backends_of,
-    describe_backend,
-    is_passthrough,
-    non_compliant_if,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import BACKEND_SERVICES, backends_of, describe_backend, is_passthrough
+from constructs_lib.validation.terraform_json import Resource, StackJson
 
 
 class FailoverPassthroughOnly(Rule):
@@ -38,7 +29,9 @@ class FailoverPassthroughOnly(Rule):
             return Verdict.NOT_APPLICABLE
         if is_passthrough(resource) is False:
             return non_compliant_if(
-                [f"sets failover ({', '.join(uses)}), which only passthrough NLBs support; "
-                 "Application Load Balancers fail over on health and capacity (ref. 25)"]
+                [
+                    f"sets failover ({', '.join(uses)}), which only passthrough NLBs support; "
+                    "Application Load Balancers fail over on health and capacity (ref. 25)"
+                ]
             )
         return Verdict.COMPLIANT

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from constructs_lib.validation import (
-    NonCompliant,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    blocks,
-    literal,
-)
-
+from constructs_lib.validation.engine import NonCompliant, Result, Rule, Verdict
+from constructs_lib.validation.terraform_json import Resource, StackJson, blocks, literal
 
 
 def covers_everything(value: object) -> bool:

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    BACKEND_SERVICES,
-    FORWARDING_RULES,
-    NonCompliant,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    scheme_of,
-)
+from constructs_lib.validation.engine import NonCompliant, Result, Rule, Verdict
+from constructs_lib.validation.gcp_vocabulary import BACKEND_SERVICES, FORWARDING_RULES, scheme_of
+from constructs_lib.validation.terraform_json import Resource, StackJson
 
 URL_MAPS = ("google_compute_url_map", "google_compute_region_url_map")
 PROXIES = (

@@ -5,18 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from constructs_lib.validation import (
-    VM_RESOURCES,
-    NonCompliant,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    blocks,
-    literal,
-    number,
-)
+from constructs_lib.validation.engine import NonCompliant, Result, Rule, Verdict
+from constructs_lib.validation.gcp_vocabulary import VM_RESOURCES
+from constructs_lib.validation.terraform_json import Resource, StackJson, blocks, literal, number
 
 GPU_MACHINE_FAMILIES = ("a2-", "a3-", "a4-", "a4x-", "g2-", "g4-")
 """Accelerator-optimized machine types that bundle their GPUs."""

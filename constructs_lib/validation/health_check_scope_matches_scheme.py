@@ -5,19 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from constructs_lib.validation import (
-    GLOBAL_BACKEND_SERVICE,
-    REGION_BACKEND_SERVICE,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    literal,
-    non_compliant_if,
-    references,
-    scheme_of,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import GLOBAL_BACKEND_SERVICE, REGION_BACKEND_SERVICE, scheme_of
+from constructs_lib.validation.terraform_json import Resource, StackJson, literal, references
 
 GLOBAL_HEALTH_CHECKS = (
     "google_compute_health_check",

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
+from constructs_lib.validation.engine import NonCompliant, Result, Rule, Verdict
+from constructs_lib.validation.gcp_vocabulary import (
     BACKEND_SERVICES,
     DEFAULT_SCHEME,
     FORWARDING_RULES,
     REGION_BACKEND_SERVICE,
-    NonCompliant,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
 )
+from constructs_lib.validation.terraform_json import Resource, StackJson
 
 
 class LoadBalancingSchemeExplicit(Rule):

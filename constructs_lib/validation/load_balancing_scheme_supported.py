@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
+from constructs_lib.validation.engine import NonCompliant, Result, Rule, Verdict
+from constructs_lib.validation.gcp_vocabulary import (
     GLOBAL_BACKEND_SERVICE,
     GLOBAL_FORWARDING_RULE,
     REGION_BACKEND_SERVICE,
     REGIONAL_FORWARDING_RULE,
-    NonCompliant,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
     scheme_of,
 )
+from constructs_lib.validation.terraform_json import Resource, StackJson
 
 SUPPORTED = {
     GLOBAL_BACKEND_SERVICE: ("EXTERNAL", "EXTERNAL_MANAGED", "INTERNAL_MANAGED", "INTERNAL_SELF_MANAGED"),

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import (
     BACKEND_SERVICES,
     GLOBAL_BACKEND_SERVICE,
     REGION_BACKEND_SERVICE,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    literal,
-    non_compliant_if,
     scheme_of,
 )
+from constructs_lib.validation.terraform_json import Resource, StackJson, literal
 
 MAGLEV_POLICIES = ("MAGLEV", "WEIGHTED_MAGLEV")
 AFFINITY_POLICIES = ("MAGLEV", "WEIGHTED_MAGLEV", "RING_HASH")

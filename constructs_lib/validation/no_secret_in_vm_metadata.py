@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from constructs_lib.secret_patterns import WHERE_INSTEAD, secret_kind
-from constructs_lib.validation import VM_RESOURCES, Resource, Result, Rule, StackJson, Verdict, non_compliant_if
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import VM_RESOURCES
+from constructs_lib.validation.terraform_json import Resource, StackJson
 
 
 def _strings(value: Any, path: str) -> list[tuple[str, str]]:

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    BACKEND_SERVICES,
-    NonCompliant,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    scheme_of,
-)
+from constructs_lib.validation.engine import NonCompliant, Result, Rule, Verdict
+from constructs_lib.validation.gcp_vocabulary import BACKEND_SERVICES, scheme_of
+from constructs_lib.validation.terraform_json import Resource, StackJson
 
 UNSUPPORTED = ("EXTERNAL", "INTERNAL")
 

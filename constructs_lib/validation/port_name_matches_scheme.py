@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import (
     BACKEND_SERVICES,
     INSTANCE_GROUP_MANAGERS,
     REGION_BACKEND_SERVICE,
     GroupKind,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
     backends_of,
-    blocks,
     describe_backend,
     group_kind,
     is_neg,
-    literal,
-    non_compliant_if,
     scheme_of,
 )
+from constructs_lib.validation.terraform_json import Resource, StackJson, blocks, literal
 
 API_DEFAULT_PORT_NAME = "http"
 
@@ -49,7 +43,9 @@ class PortNameMatchesScheme(Rule):
             return Verdict.NOT_APPLICABLE
         if scheme == "INTERNAL":
             if port_name is not None:
-                return non_compliant_if(["sets port_name, which must be omitted for INTERNAL backend services (ref. 11)"])
+                return non_compliant_if(
+                    ["sets port_name, which must be omitted for INTERNAL backend services (ref. 11)"]
+                )
             return Verdict.COMPLIANT
         if resource.type == REGION_BACKEND_SERVICE and scheme == "EXTERNAL":
             return Verdict.NOT_APPLICABLE  # passthrough NLB

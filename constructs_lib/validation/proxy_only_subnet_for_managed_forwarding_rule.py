@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    GLOBAL_FORWARDING_RULE,
-    REGIONAL_FORWARDING_RULE,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    literal,
-    non_compliant_if,
-    references,
-    scheme_of,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import GLOBAL_FORWARDING_RULE, REGIONAL_FORWARDING_RULE, scheme_of
+from constructs_lib.validation.terraform_json import Resource, StackJson, literal, references
 
 SUBNETWORK = "google_compute_subnetwork"
 
@@ -67,7 +57,11 @@ class ProxyOnlySubnetForManagedForwardingRule(Rule):
         else:
             return Verdict.NOT_APPLICABLE
         problems: list[str] = []
-        if resource.type == REGIONAL_FORWARDING_RULE and scheme == "EXTERNAL_MANAGED" and resource.get("network") is None:
+        if (
+            resource.type == REGIONAL_FORWARDING_RULE
+            and scheme == "EXTERNAL_MANAGED"
+            and resource.get("network") is None
+        ):
             problems.append("a regional EXTERNAL_MANAGED forwarding rule must set network (ref. 16)")
         subnets = proxy_only_subnets(stack, purpose, region)
         where = f" in {region}" if region else ""

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from constructs_lib.validation import (
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    literal,
-    non_compliant_if,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.terraform_json import Resource, StackJson, literal
 
 PROXY_PURPOSES = ("REGIONAL_MANAGED_PROXY", "GLOBAL_MANAGED_PROXY")
 MAX_PREFIX = 26

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    BACKEND_SERVICES,
-    GroupKind,
-    NonCompliant,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    backends_of,
-    group_kind,
-)
+from constructs_lib.validation.engine import NonCompliant, Result, Rule, Verdict
+from constructs_lib.validation.gcp_vocabulary import BACKEND_SERVICES, GroupKind, backends_of, group_kind
+from constructs_lib.validation.terraform_json import Resource, StackJson
 
 NO_HEALTH_CHECK = (GroupKind.SERVERLESS_NEG, GroupKind.INTERNET_NEG)
 

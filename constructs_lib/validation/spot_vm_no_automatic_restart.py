@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    VM_RESOURCES,
-    NonCompliant,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    literal,
-)
+from constructs_lib.validation.engine import NonCompliant, Result, Rule, Verdict
+from constructs_lib.validation.gcp_vocabulary import VM_RESOURCES
 from constructs_lib.validation.gpu_vm_terminates_on_host_maintenance import scheduling
+from constructs_lib.validation.terraform_json import Resource, StackJson, literal
 
 
 class SpotVmNoAutomaticRestart(Rule):

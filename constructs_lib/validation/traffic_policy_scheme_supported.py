@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    BACKEND_SERVICES,
-    GLOBAL_BACKEND_SERVICE,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    is_passthrough,
-    literal,
-    non_compliant_if,
-    scheme_of,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import BACKEND_SERVICES, GLOBAL_BACKEND_SERVICE, is_passthrough, scheme_of
+from constructs_lib.validation.terraform_json import Resource, StackJson, literal
 
 HASH_POLICIES = ("RING_HASH", "MAGLEV")
 
@@ -36,7 +26,9 @@ class TrafficPolicySchemeSupported(Rule):
     def check(self, resource: Resource, stack: StackJson) -> Result:
         if resource.type not in BACKEND_SERVICES:
             return Verdict.NOT_APPLICABLE
-        present = [name for name in ("circuit_breakers", "consistent_hash", "max_stream_duration") if resource.get(name)]
+        present = [
+            name for name in ("circuit_breakers", "consistent_hash", "max_stream_duration") if resource.get(name)
+        ]
         scheme = scheme_of(resource)
         if not present or scheme is None:
             return Verdict.NOT_APPLICABLE
@@ -53,5 +45,7 @@ class TrafficPolicySchemeSupported(Rule):
                     "it only applies with RING_HASH or MAGLEV (ref. 24)"
                 )
         if "max_stream_duration" in present and scheme != "INTERNAL_SELF_MANAGED":
-            problems.append(f"sets max_stream_duration, which is INTERNAL_SELF_MANAGED only (scheme {scheme}) (ref. 24)")
+            problems.append(
+                f"sets max_stream_duration, which is INTERNAL_SELF_MANAGED only (scheme {scheme}) (ref. 24)"
+            )
         return non_compliant_if(problems)

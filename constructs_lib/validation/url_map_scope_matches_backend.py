@@ -6,18 +6,9 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from constructs_lib.validation import (
-    GLOBAL_BACKEND_SERVICE,
-    REGION_BACKEND_SERVICE,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    literal,
-    non_compliant_if,
-    references,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import GLOBAL_BACKEND_SERVICE, REGION_BACKEND_SERVICE
+from constructs_lib.validation.terraform_json import Resource, StackJson, literal, references
 
 GLOBAL_URL_MAP = "google_compute_url_map"
 REGION_URL_MAP = "google_compute_region_url_map"
@@ -50,9 +41,7 @@ class UrlMapScopeMatchesBackend(Rule):
         config = dict(resource.config)
         problems: list[str] = []
         if resource.type == GLOBAL_URL_MAP:
-            wrong = sorted(
-                {f"{type_}.{name}" for type_, name in references(config) if type_ == REGION_BACKEND_SERVICE}
-            )
+            wrong = sorted({f"{type_}.{name}" for type_, name in references(config) if type_ == REGION_BACKEND_SERVICE})
             wrong += sorted(
                 {value for value in strings(config) if literal(value) and _REGIONAL_SERVICE_URL.search(value)}
             )

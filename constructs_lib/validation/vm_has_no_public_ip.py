@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from constructs_lib.validation import (
-    VM_RESOURCES,
-    Resource,
-    Result,
-    Rule,
-    StackJson,
-    Verdict,
-    blocks,
-    non_compliant_if,
-)
+from constructs_lib.validation.engine import Result, Rule, Verdict, non_compliant_if
+from constructs_lib.validation.gcp_vocabulary import VM_RESOURCES
+from constructs_lib.validation.terraform_json import Resource, StackJson, blocks
 
 
 class VmHasNoPublicIp(Rule):
-    """GPU VMs get no public IPs; egress goes through Cloud NAT (DESIGN.md).
+    """GPU VMs get no public IPs; egress goes through Cloud NAT (docs/gcp-load-balancing-rules.md, topology choices).
 
     An ``access_config`` (or ``ipv6_access_config``) block on a network interface
     gives every VM an external address, reachable around the load balancer,
