@@ -11,28 +11,26 @@ from __future__ import annotations
 
 from typing import Literal
 
-from cdktf_cdktf_provider_google.certificate_manager_certificate import CertificateManagerCertificate
-from cdktf_cdktf_provider_google.certificate_manager_dns_authorization import (
-    CertificateManagerDnsAuthorization,
-)
-from cdktf_cdktf_provider_google.compute_address import ComputeAddress
-from cdktf_cdktf_provider_google.compute_forwarding_rule import ComputeForwardingRule
-from cdktf_cdktf_provider_google.compute_region_backend_service import (
-    ComputeRegionBackendService,
-    ComputeRegionBackendServiceBackend,
-)
-from cdktf_cdktf_provider_google.compute_region_health_check import ComputeRegionHealthCheck
-from cdktf_cdktf_provider_google.compute_region_ssl_policy import ComputeRegionSslPolicy
-from cdktf_cdktf_provider_google.compute_region_target_http_proxy import ComputeRegionTargetHttpProxy
-from cdktf_cdktf_provider_google.compute_region_target_https_proxy import ComputeRegionTargetHttpsProxy
-from cdktf_cdktf_provider_google.compute_region_url_map import ComputeRegionUrlMap
-from cdktf_cdktf_provider_google.compute_subnetwork import ComputeSubnetwork
 from constructs import Construct
 
 from constructs_lib import naming
 from constructs_lib.config import Frontend, InferenceServer
 from constructs_lib.health_checks import LOAD_BALANCING, http_probe
 from constructs_lib.security import ServingPortFirewall
+from constructs_lib.toolkit.google import (
+    CertificateManagerCertificate,
+    CertificateManagerDnsAuthorization,
+    ComputeAddress,
+    ComputeForwardingRule,
+    ComputeRegionBackendService,
+    ComputeRegionBackendServiceBackend,
+    ComputeRegionHealthCheck,
+    ComputeRegionSslPolicy,
+    ComputeRegionTargetHttpProxy,
+    ComputeRegionTargetHttpsProxy,
+    ComputeRegionUrlMap,
+    ComputeSubnetwork,
+)
 
 BALANCING_MODE = "RATE"
 """Shared with the global backend service: one instance group, one balancing mode."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from cdktf import TerraformResource
+from constructs_lib.toolkit import TerraformResource
 
 CHECK_ID = re.compile(r"^CKV2?_GCP_[0-9]+$")
 """A Checkov GCP check: ``CKV_GCP_<n>`` (Python check) or ``CKV2_GCP_<n>`` (graph check)."""

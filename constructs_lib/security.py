@@ -9,15 +9,19 @@
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_google.compute_firewall import ComputeFirewall, ComputeFirewallAllow
-from cdktf_cdktf_provider_google.compute_security_policy import ComputeSecurityPolicy, ComputeSecurityPolicyRule
-from cdktf_cdktf_provider_google.compute_ssl_policy import ComputeSslPolicy
-from cdktf_cdktf_provider_google.project_iam_member import ProjectIamMember
-from cdktf_cdktf_provider_google.service_account import ServiceAccount
 from constructs import Construct
 
 from constructs_lib import naming
 from constructs_lib.config import RateLimit
+from constructs_lib.toolkit.google import (
+    ComputeFirewall,
+    ComputeFirewallAllow,
+    ComputeSecurityPolicy,
+    ComputeSecurityPolicyRule,
+    ComputeSslPolicy,
+    ProjectIamMember,
+    ServiceAccount,
+)
 
 INFERENCE_ROLES = {
     "log_writer": "roles/logging.logWriter",

@@ -351,10 +351,10 @@ def test_real_checkov_fails_a_failed_check_and_skips_a_declared_one(tmp_path: Pa
 
 @pytest.fixture
 def network() -> Any:
-    import cdktf
+    from constructs_lib.toolkit import TerraformResource, TerraformStack, Testing
 
-    stack = cdktf.TerraformStack(cdktf.Testing.app(), "network")
-    return cdktf.TerraformResource(stack, "vpc", terraform_resource_type="google_compute_network")
+    stack = TerraformStack(Testing.app(), "network")
+    return TerraformResource(stack, "vpc", terraform_resource_type="google_compute_network")
 
 
 def test_skip_check_writes_skips_the_scan_reads(network: Any, tmp_path: Path) -> None:

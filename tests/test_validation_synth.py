@@ -21,7 +21,7 @@ EXPECTED_STACKS = {"network", "region-us-central1", "region-europe-west4", "glob
 
 
 def stacks_of(app: Any) -> list[Any]:
-    from cdktf import TerraformStack
+    from constructs_lib.toolkit import TerraformStack
 
     return [child for child in app.node.children if TerraformStack.is_stack(child)]
 
@@ -30,11 +30,13 @@ def stacks_of(app: Any) -> list[Any]:
 def broken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A one-stack app breaking GCP-LB-001 (no scheme) and GCP-LB-007 (global health check on a
     regional ALB, which only shows if references are resolved inside ``validate``)."""
-    from cdktf import App, LocalBackend, TerraformStack
-    from cdktf_cdktf_provider_google.compute_health_check import ComputeHealthCheck
-    from cdktf_cdktf_provider_google.compute_region_backend_service import ComputeRegionBackendService
-    from cdktf_cdktf_provider_google.compute_region_health_check import ComputeRegionHealthCheck
-    from cdktf_cdktf_provider_google.provider import GoogleProvider
+    from constructs_lib.toolkit import App, LocalBackend, TerraformStack
+    from constructs_lib.toolkit.google import (
+        ComputeHealthCheck,
+        ComputeRegionBackendService,
+        ComputeRegionHealthCheck,
+        GoogleProvider,
+    )
 
     outdir = tmp_path_factory.mktemp("broken")
     app = App(outdir=str(outdir), stack_traces=False)

@@ -30,7 +30,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # cdktf/jsii are imported lazily: the rules themselves never need them
-    from cdktf import TerraformStack
+    from constructs_lib.toolkit import TerraformStack
 
 # --------------------------------------------------------------------------- verdicts
 
@@ -457,7 +457,7 @@ def app_violations(app: Any, rules: tuple[Rule, ...] | None = None) -> list[str]
     Call it after ``app.synth()`` failed (every stack is prepared by then), to
     report all findings at once.
     """
-    from cdktf import TerraformStack
+    from constructs_lib.toolkit import TerraformStack
 
     return [
         f"{stack.node.path}: {finding.line}"
