@@ -63,7 +63,7 @@ scan: .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Checkov on the synthesized d
 
 # CDK Terrain (README "Moving to CDK Terrain"): its own locked Python environment and CLI,
 # on the Node 22 that the npm package `node` brings (the CLI needs >= 22.19).
-$(CDKTN_DIR)/.venv/.synced: $(CDKTN_DIR)/Pipfile.lock .venv/.synced
+$(CDKTN_DIR)/.venv/.synced: $(CDKTN_DIR)/Pipfile.lock
 	cd $(CDKTN_DIR) && $(PIPENV) sync
 	$(CDKTN_PYTHON) -O -m compileall -q -j 0 $(CDKTN_DIR)/.venv/lib >/dev/null
 	LLM_CDK_TOOLKIT=cdktn $(CDKTN_PYTHON) -c 'from constructs_lib.provider_import import warm_jsii_cache; exit(not warm_jsii_cache())'

@@ -28,9 +28,12 @@ import re
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from constructs_lib.config import ConfigError
+
+if TYPE_CHECKING:  # type checkers and IDEs see the default toolkit's names
+    from cdktf import *  # noqa: F403
 
 ENV_VAR = "LLM_CDK_TOOLKIT"
 
