@@ -8,6 +8,9 @@ PIPENV_VERSION := 2026.10.3
 VENV_PYTHON := .venv/bin/python
 CHECKOV_DIR := tools/checkov
 THREE_REGIONS := config/examples/three-regions.yaml
+CDKTN_DIR := tools/cdktn
+CDKTN_PYTHON := $(CDKTN_DIR)/.venv/bin/python
+CDKTN_BIN := $(CURDIR)/$(CDKTN_DIR)/node_modules/.bin
 
 export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_VERBOSITY := -1
@@ -16,7 +19,7 @@ export PIPENV_IGNORE_VIRTUALENVS := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth test unit lint format mutate scan bench review deploy diff tfc-bootstrap clean
+.PHONY: help install synth test unit lint format mutate scan cdktn-check bench review deploy diff tfc-bootstrap clean
 
 help: ## List the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,10 +45,11 @@ $(CHECKOV_DIR)/.venv/.synced: $(CHECKOV_DIR)/Pipfile.lock .venv/.synced
 synth: .venv/.synced node_modules/.synced ## Synthesize $DEPLOYMENT_CONFIG (default config/default.yaml) into cdktf.out with the pinned cdktf CLI
 	npx --no-install cdktf synth
 
-test: install ## Run the linters, the whole test suite and the security scan (what CI runs)
+test: install ## Run the linters, the whole test suite, the security scan and the CDK Terrain check (what CI runs)
 	$(MAKE) --no-print-directory lint
 	$(VENV_PYTHON) -m pytest
 	$(MAKE) --no-print-directory scan
+	$(MAKE) --no-print-directory cdktn-check
 
 unit: .venv/.synced ## Run the linters and the tests (no install of the CLI or checkov)
 	$(MAKE) --no-print-directory lint
@@ -69,6 +73,30 @@ scan: .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Checkov on the synthesized d
 	  echo "== checkov: $$config"; \
 	  DEPLOYMENT_CONFIG=$$config CDKTF_OUTDIR=$$out/$$(basename $$config .yaml) $(VENV_PYTHON) main.py && \
 	  $(VENV_PYTHON) tools/security_scan.py $$out/$$(basename $$config .yaml) || exit 1; \
+	done
+
+# CDK Terrain (README "Moving to CDK Terrain"): its own locked Python environment and CLI,
+# on the Node 22 that the npm package `node` brings (the CLI needs >= 22.19).
+$(CDKTN_DIR)/.venv/.synced: $(CDKTN_DIR)/Pipfile.lock
+	cd $(CDKTN_DIR) && $(PIPENV) sync
+	$(CDKTN_PYTHON) -O -m compileall -q -j 0 $(CDKTN_DIR)/.venv/lib >/dev/null
+	LLM_CDK_TOOLKIT=cdktn $(CDKTN_PYTHON) -c 'from constructs_lib.provider_import import warm_jsii_cache; exit(not warm_jsii_cache())'
+	@touch $@
+
+$(CDKTN_DIR)/node_modules/.synced: $(CDKTN_DIR)/package-lock.json
+	cd $(CDKTN_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+cdktn-check: .venv/.synced $(CDKTN_DIR)/.venv/.synced $(CDKTN_DIR)/node_modules/.synced ## Synthesize the default and three-region deployments on cdktf and on CDK Terrain (its CLI) and compare the JSON
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	for config in config/default.yaml $(THREE_REGIONS); do \
+	  name=$$(basename $$config .yaml); \
+	  echo "== cdktf vs cdktn: $$config"; \
+	  DEPLOYMENT_CONFIG=$$config CDKTF_OUTDIR=$$out/cdktf-$$name $(VENV_PYTHON) -O main.py && \
+	  PATH="$(CDKTN_BIN):$$PATH" DEPLOYMENT_CONFIG=$$config LLM_CDK_TOOLKIT=cdktn \
+	    cdktn synth --app "$(CDKTN_PYTHON) -O main.py" --output $$out/cdktn-$$name >$$out/cdktn-$$name.log 2>&1 || \
+	    { cat $$out/cdktn-$$name.log >&2; exit 1; }; \
+	  $(VENV_PYTHON) tools/toolkit_equivalence.py $$out/cdktf-$$name $$out/cdktn-$$name || exit 1; \
 	done
 
 bench: .venv/.synced ## Measure synth time and memory at 2, 10 and 40 regions against the plain import path

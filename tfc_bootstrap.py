@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
+from constructs_lib import toolkit
 from constructs_lib.config import ConfigError, TfcState, config_path, load_config, output_directory
 from constructs_lib.output_directory import replace_on_success
 
@@ -21,6 +22,7 @@ def main() -> int:
         config = load_config(source)
         if not isinstance(config.state, TfcState):
             raise ConfigError(source, "state.backend", f"is {config.state.backend!r}; the bootstrap is for tfc")
+        toolkit.tfe_package()  # cdktf only: CDK Terrain has no tfe provider
         from stacks.tfc_bootstrap_stack import build_bootstrap_app
 
         with replace_on_success(outdir) as staging:

@@ -11,21 +11,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import TerraformResourceLifecycle
-from cdktf_cdktf_provider_google.compute_backend_service import ComputeBackendService, ComputeBackendServiceBackend
-from cdktf_cdktf_provider_google.compute_global_address import ComputeGlobalAddress
-from cdktf_cdktf_provider_google.compute_global_forwarding_rule import ComputeGlobalForwardingRule
-from cdktf_cdktf_provider_google.compute_health_check import ComputeHealthCheck
-from cdktf_cdktf_provider_google.compute_managed_ssl_certificate import ComputeManagedSslCertificate
-from cdktf_cdktf_provider_google.compute_target_http_proxy import ComputeTargetHttpProxy
-from cdktf_cdktf_provider_google.compute_target_https_proxy import ComputeTargetHttpsProxy
-from cdktf_cdktf_provider_google.compute_url_map import ComputeUrlMap
 from constructs import Construct
 
 from constructs_lib import naming
 from constructs_lib.backend_service import llm_backend_service, rate_backend
 from constructs_lib.config import Frontend, InferenceServer
 from constructs_lib.health_checks import LOAD_BALANCING, http_probe
+from constructs_lib.toolkit import TerraformResourceLifecycle
+from constructs_lib.toolkit.google import (
+    ComputeBackendService,
+    ComputeBackendServiceBackend,
+    ComputeGlobalAddress,
+    ComputeGlobalForwardingRule,
+    ComputeHealthCheck,
+    ComputeManagedSslCertificate,
+    ComputeTargetHttpProxy,
+    ComputeTargetHttpsProxy,
+    ComputeUrlMap,
+)
 
 CLIENT_KEEPALIVE_SEC = 620
 """Client-side HTTP keepalive of the HTTPS proxy (5-1200 s); above the 600 s backend keepalive."""

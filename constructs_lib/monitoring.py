@@ -22,7 +22,12 @@ from __future__ import annotations
 
 import json
 
-from cdktf_cdktf_provider_google.monitoring_alert_policy import (
+from constructs import Construct
+
+from constructs_lib import naming
+from constructs_lib.config import REQUESTS_RUNNING_METRIC, Alerts, Region
+from constructs_lib.serving_pool import GPU_UTILIZATION_METRIC, POOL_LABEL
+from constructs_lib.toolkit.google import (
     MonitoringAlertPolicy,
     MonitoringAlertPolicyConditions,
     MonitoringAlertPolicyConditionsConditionAbsent,
@@ -31,14 +36,9 @@ from cdktf_cdktf_provider_google.monitoring_alert_policy import (
     MonitoringAlertPolicyConditionsConditionThresholdAggregations,
     MonitoringAlertPolicyConditionsConditionThresholdDenominatorAggregations,
     MonitoringAlertPolicyDocumentation,
+    MonitoringDashboard,
+    MonitoringUptimeCheckConfig,
 )
-from cdktf_cdktf_provider_google.monitoring_dashboard import MonitoringDashboard
-from cdktf_cdktf_provider_google.monitoring_uptime_check_config import MonitoringUptimeCheckConfig
-from constructs import Construct
-
-from constructs_lib import naming
-from constructs_lib.config import REQUESTS_RUNNING_METRIC, Alerts, Region
-from constructs_lib.serving_pool import GPU_UTILIZATION_METRIC, POOL_LABEL
 
 WINDOW = "300s"
 LB_REQUESTS = "loadbalancing.googleapis.com/https/backend_request_count"

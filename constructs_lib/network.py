@@ -6,14 +6,17 @@ live in that region's stack, so adding a region never touches the VPC's state.
 
 from __future__ import annotations
 
-from cdktf import TerraformResourceLifecycle
-from cdktf_cdktf_provider_google.compute_network import ComputeNetwork
-from cdktf_cdktf_provider_google.compute_router import ComputeRouter
-from cdktf_cdktf_provider_google.compute_router_nat import ComputeRouterNat, ComputeRouterNatSubnetwork
-from cdktf_cdktf_provider_google.compute_subnetwork import ComputeSubnetwork
 from constructs import Construct
 
 from constructs_lib import naming
+from constructs_lib.toolkit import TerraformResourceLifecycle
+from constructs_lib.toolkit.google import (
+    ComputeNetwork,
+    ComputeRouter,
+    ComputeRouterNat,
+    ComputeRouterNatSubnetwork,
+    ComputeSubnetwork,
+)
 
 
 class ServingNetwork(Construct):

@@ -1,4 +1,9 @@
-"""Load only the ``cdktf_cdktf_provider_google`` resources the app uses.
+"""Load only the Google provider resources the app uses.
+
+Written for ``cdktf_cdktf_provider_google`` / ``@cdktf/provider-google``; CDK
+Terrain's ``cdktn_provider_google`` / ``@cdktn/provider-google`` is generated
+by the same jsii-pacmak into the same shape, so both halves below apply to the
+provider of the toolkit ``LLM_CDK_TOOLKIT`` selects (``constructs_lib.toolkit``).
 
 The prebuilt Google provider ships ~1,470 resource modules, and both of its
 halves load every one of them the first time any one is used:
@@ -93,11 +98,24 @@ import time
 import types
 from collections.abc import Mapping
 
-TESTED_VERSIONS = {"jsii": "1.142.0", "cdktf-cdktf-provider-google": "16.12.1"}
-"""The only versions :func:`install` patches; others get the plain import path and one warning."""
+from constructs_lib import toolkit
 
-PACKAGE = "cdktf_cdktf_provider_google"
-ASSEMBLY = "@cdktf/provider-google"
+
+def _toolkit() -> toolkit.Toolkit:
+    try:
+        return toolkit.selected()
+    except toolkit.ToolkitError:
+        return toolkit.TOOLKITS[toolkit.DEFAULT]  # install() raises it where main() reports it
+
+
+TOOLKIT = _toolkit()
+PACKAGE = TOOLKIT.google
+ASSEMBLY = TOOLKIT.google_assembly
+TESTED_VERSIONS = {
+    "cdktf": {"jsii": "1.142.0", "cdktf-cdktf-provider-google": "16.12.1"},
+    "cdktn": {"jsii": "1.142.0", "cdktn-provider-google": "18.0.0"},
+}[TOOLKIT.name]
+"""The only versions :func:`install` patches (per toolkit); others get the plain import path and one warning."""
 ENV_VAR = "LLM_FAST_PROVIDER_IMPORT"
 
 #: Set on the stand-in module, so :func:`is_installed` and tests can tell it apart.
@@ -282,6 +300,7 @@ def install() -> None:
     package is already imported (the plain way, or by an earlier call), or when
     it is not installed.  Must run before the first provider submodule import.
     """
+    toolkit.selected()  # an unknown LLM_CDK_TOOLKIT is an error before anything is patched
     chosen = mode()
     if chosen == "off" or PACKAGE in sys.modules:
         return
@@ -300,8 +319,8 @@ def install() -> None:
 
 #: The jsii assemblies the app loads: (directory under the jsii package cache, distribution).
 _CACHED_ASSEMBLIES = (
-    (("@cdktf", "provider-google"), "cdktf-cdktf-provider-google"),
-    (("cdktf",), "cdktf"),
+    (tuple(TOOLKIT.google_assembly.split("/")), TOOLKIT.google_distribution),
+    ((TOOLKIT.core,), TOOLKIT.core_distribution),
     (("constructs",), "constructs"),
 )
 

@@ -11,26 +11,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from cdktf_cdktf_provider_google.certificate_manager_certificate import CertificateManagerCertificate
-from cdktf_cdktf_provider_google.certificate_manager_dns_authorization import (
-    CertificateManagerDnsAuthorization,
-)
-from cdktf_cdktf_provider_google.compute_address import ComputeAddress
-from cdktf_cdktf_provider_google.compute_forwarding_rule import ComputeForwardingRule
-from cdktf_cdktf_provider_google.compute_region_backend_service import (
-    ComputeRegionBackendService,
-    ComputeRegionBackendServiceBackend,
-)
-from cdktf_cdktf_provider_google.compute_region_health_check import ComputeRegionHealthCheck
-from cdktf_cdktf_provider_google.compute_region_target_http_proxy import ComputeRegionTargetHttpProxy
-from cdktf_cdktf_provider_google.compute_region_target_https_proxy import ComputeRegionTargetHttpsProxy
-from cdktf_cdktf_provider_google.compute_region_url_map import (
-    ComputeRegionUrlMap,
-    ComputeRegionUrlMapHostRule,
-    ComputeRegionUrlMapPathMatcher,
-    ComputeRegionUrlMapPathMatcherPathRule,
-)
-from cdktf_cdktf_provider_google.compute_subnetwork import ComputeSubnetwork
 from constructs import Construct
 
 from constructs_lib import naming
@@ -38,6 +18,22 @@ from constructs_lib.backend_service import llm_backend_service, rate_backend
 from constructs_lib.config import Frontend, InferenceServer
 from constructs_lib.health_checks import LOAD_BALANCING, http_probe
 from constructs_lib.security import PUBLIC_PATH_PREFIX, ModernTlsPolicy, ServingPortFirewall
+from constructs_lib.toolkit.google import (
+    CertificateManagerCertificate,
+    CertificateManagerDnsAuthorization,
+    ComputeAddress,
+    ComputeForwardingRule,
+    ComputeRegionBackendService,
+    ComputeRegionBackendServiceBackend,
+    ComputeRegionHealthCheck,
+    ComputeRegionTargetHttpProxy,
+    ComputeRegionTargetHttpsProxy,
+    ComputeRegionUrlMap,
+    ComputeRegionUrlMapHostRule,
+    ComputeRegionUrlMapPathMatcher,
+    ComputeRegionUrlMapPathMatcherPathRule,
+    ComputeSubnetwork,
+)
 
 SCHEMES = {"internal": "INTERNAL_MANAGED", "external": "EXTERNAL_MANAGED"}
 

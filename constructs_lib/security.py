@@ -12,23 +12,24 @@
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_google.artifact_registry_repository_iam_member import ArtifactRegistryRepositoryIamMember
-from cdktf_cdktf_provider_google.compute_firewall import ComputeFirewall, ComputeFirewallAllow
-from cdktf_cdktf_provider_google.compute_region_ssl_policy import ComputeRegionSslPolicy
-from cdktf_cdktf_provider_google.compute_security_policy import (
-    ComputeSecurityPolicy,
-    ComputeSecurityPolicyRule,
-    ComputeSecurityPolicyRuleRateLimitOptionsEnforceOnKeyConfigs,
-)
-from cdktf_cdktf_provider_google.compute_ssl_policy import ComputeSslPolicy
-from cdktf_cdktf_provider_google.project_iam_member import ProjectIamMember
-from cdktf_cdktf_provider_google.secret_manager_secret_iam_member import SecretManagerSecretIamMember
-from cdktf_cdktf_provider_google.service_account import ServiceAccount
-from cdktf_cdktf_provider_google.storage_bucket_iam_member import StorageBucketIamMember
 from constructs import Construct
 
 from constructs_lib import naming
 from constructs_lib.config import ArtifactRepository, RateLimit, Waf
+from constructs_lib.toolkit.google import (
+    ArtifactRegistryRepositoryIamMember,
+    ComputeFirewall,
+    ComputeFirewallAllow,
+    ComputeRegionSslPolicy,
+    ComputeSecurityPolicy,
+    ComputeSecurityPolicyRule,
+    ComputeSecurityPolicyRuleRateLimitOptionsEnforceOnKeyConfigs,
+    ComputeSslPolicy,
+    ProjectIamMember,
+    SecretManagerSecretIamMember,
+    ServiceAccount,
+    StorageBucketIamMember,
+)
 
 INFERENCE_ROLES = {
     "log_writer": "roles/logging.logWriter",

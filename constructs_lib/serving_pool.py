@@ -9,28 +9,24 @@ from __future__ import annotations
 
 import shlex
 
-from cdktf import TerraformResourceLifecycle
-from cdktf_cdktf_provider_google.compute_instance_template import (
-    ComputeInstanceTemplate,
-    ComputeInstanceTemplateDisk,
-    ComputeInstanceTemplateGuestAccelerator,
-    ComputeInstanceTemplateNetworkInterface,
-)
-from cdktf_cdktf_provider_google.compute_region_autoscaler import (
-    ComputeRegionAutoscaler,
-    ComputeRegionAutoscalerAutoscalingPolicyMetric,
-)
-from cdktf_cdktf_provider_google.compute_region_health_check import ComputeRegionHealthCheck
-from cdktf_cdktf_provider_google.compute_region_instance_group_manager import (
-    ComputeRegionInstanceGroupManager,
-    ComputeRegionInstanceGroupManagerNamedPort,
-    ComputeRegionInstanceGroupManagerVersion,
-)
 from constructs import Construct
 
 from constructs_lib import gpu_catalog, gpu_drivers, naming
 from constructs_lib.config import REQUESTS_RUNNING_METRIC, InferenceServer, Region
 from constructs_lib.health_checks import AUTOHEALING, http_probe
+from constructs_lib.toolkit import TerraformResourceLifecycle
+from constructs_lib.toolkit.google import (
+    ComputeInstanceTemplate,
+    ComputeInstanceTemplateDisk,
+    ComputeInstanceTemplateGuestAccelerator,
+    ComputeInstanceTemplateNetworkInterface,
+    ComputeRegionAutoscaler,
+    ComputeRegionAutoscalerAutoscalingPolicyMetric,
+    ComputeRegionHealthCheck,
+    ComputeRegionInstanceGroupManager,
+    ComputeRegionInstanceGroupManagerNamedPort,
+    ComputeRegionInstanceGroupManagerVersion,
+)
 
 BOOT_IMAGE = "projects/cos-cloud/global/images/family/cos-121-lts"
 """Container-Optimized OS, an LTS milestone: signed NVIDIA drivers via ``cos-extensions``, Docker,

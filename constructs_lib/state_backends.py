@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import posixpath
 
-from cdktf import (
+from constructs import Construct
+
+from constructs_lib.config import GcsState, LocalState, StateConfig, TfcState
+from constructs_lib.toolkit import (
     CloudBackend,
     DataTerraformRemoteState,
     DataTerraformRemoteStateGcs,
@@ -24,9 +27,6 @@ from cdktf import (
     TerraformRemoteState,
     TerraformStack,
 )
-from constructs import Construct
-
-from constructs_lib.config import GcsState, LocalState, StateConfig, TfcState
 
 _FROM_STACK_DIR_TO_PROJECT = "../../.."
 """Terraform runs in ``<outdir>/stacks/<stack>``; three levels up is the folder holding the outdir."""

@@ -8,14 +8,11 @@ the command line and Terraform Cloud does not infer for VCS-driven runs.
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_tfe.data_tfe_project import DataTfeProject
-from cdktf_cdktf_provider_tfe.run_trigger import RunTrigger
-from cdktf_cdktf_provider_tfe.workspace import Workspace, WorkspaceVcsRepo
-from cdktf_cdktf_provider_tfe.workspace_settings import WorkspaceSettings
 from constructs import Construct
 
 from constructs_lib.config import TfcState
 from constructs_lib.state_backends import tfc_workspace
+from constructs_lib.toolkit.tfe import DataTfeProject, RunTrigger, Workspace, WorkspaceSettings, WorkspaceVcsRepo
 
 
 def _address(stack: str) -> str:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from cdktf import App
-
 from constructs_lib.config import DeploymentConfig
+from constructs_lib.toolkit import App
 from stacks.global_frontend_stack import GlobalFrontendStack
 from stacks.network_stack import NetworkStack
 from stacks.regional_stack import RegionalStack

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput, TerraformStack
-from cdktf_cdktf_provider_google.provider import GoogleProvider
 from constructs import Construct
 
 from constructs_lib.config import DeploymentConfig
 from constructs_lib.state_backends import configure_backend
+from constructs_lib.toolkit import TerraformOutput, TerraformStack
+from constructs_lib.toolkit.google import GoogleProvider
 
 
 class DeploymentStack(TerraformStack):

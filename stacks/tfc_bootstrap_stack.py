@@ -7,14 +7,14 @@ organization.
 
 from __future__ import annotations
 
-from cdktf import App, TerraformStack
-from cdktf_cdktf_provider_tfe.provider import TfeProvider
 from constructs import Construct
 
 from constructs_lib import naming
 from constructs_lib.config import DeploymentConfig, LocalState, TfcState
 from constructs_lib.state_backends import configure_backend
 from constructs_lib.tfc_workspaces import TfcWorkspaces
+from constructs_lib.toolkit import App, TerraformStack
+from constructs_lib.toolkit.tfe import TfeProvider
 
 BOOTSTRAP_STACK = "tfc-bootstrap"
 

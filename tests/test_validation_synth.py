@@ -23,11 +23,13 @@ def broken_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two stacks, each breaking rules: ``first`` has a backend with no scheme (GCP-LB-001) and a global
     health check on a regional ALB (GCP-LB-007, visible only once the reference is resolved);
     ``second`` has a 599 s request timeout (GCP-LB-016)."""
-    from cdktf import App, LocalBackend, TerraformStack
-    from cdktf_cdktf_provider_google.compute_health_check import ComputeHealthCheck
-    from cdktf_cdktf_provider_google.compute_region_backend_service import ComputeRegionBackendService
-    from cdktf_cdktf_provider_google.compute_region_health_check import ComputeRegionHealthCheck
-    from cdktf_cdktf_provider_google.provider import GoogleProvider
+    from constructs_lib.toolkit import App, LocalBackend, TerraformStack
+    from constructs_lib.toolkit.google import (
+        ComputeHealthCheck,
+        ComputeRegionBackendService,
+        ComputeRegionHealthCheck,
+        GoogleProvider,
+    )
 
     outdir = tmp_path_factory.mktemp("broken")
     app = App(outdir=str(outdir), stack_traces=False)
