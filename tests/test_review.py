@@ -149,7 +149,8 @@ def network_stack(version: str) -> dict[str, Any]:
     }
 
 
-def write_outdir(root: Path, stacks: dict[str, dict[str, Any]], version: str = "0.21.0") -> Path:
+def write_outdir(root: Path, stacks: dict[str, dict[str, Any]], version: str = "0.21.0",
+                 dependencies: dict[str, list[str]] | None = None) -> Path:
     """Write manifest.json + stacks/<name>/cdk.tf.json the way cdktf lays them out."""
     root.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, Any] = {"version": version, "stacks": {}}
@@ -159,7 +160,8 @@ def write_outdir(root: Path, stacks: dict[str, dict[str, Any]], version: str = "
         (root / rel).write_text(json.dumps(body, indent=2))
         manifest["stacks"][name] = {
             "name": name, "constructPath": name, "synthesizedStackPath": rel,
-            "workingDirectory": f"stacks/{name}", "annotations": [], "dependencies": [],
+            "workingDirectory": f"stacks/{name}", "annotations": [],
+            "dependencies": (dependencies or {}).get(name, []),
         }
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return root
@@ -173,7 +175,9 @@ def make_app(root: Path, regions: dict[str, dict[str, Any]] | None = None, *, ve
     stacks.update({f"region-{r}": region_stack(r, spec, version) for r, spec in regions.items()})
     if with_global:
         stacks["global-frontend"] = global_stack(regions, version)
-    return write_outdir(root, stacks, version)
+    dependencies = {f"region-{r}": ["network"] for r in regions}
+    dependencies["global-frontend"] = [f"region-{r}" for r in regions]
+    return write_outdir(root, stacks, version, dependencies)
 
 
 def run_review(*args: str | Path) -> subprocess.CompletedProcess[str]:
