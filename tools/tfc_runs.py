@@ -64,7 +64,7 @@ def subprocess_runner(argv: Sequence[str], cwd: Path) -> Completed:
 
 
 TERRAFORM_INIT = ("terraform", "init", "-input=false", "-no-color")
-TERRAFORM_PLAN = ("terraform", "plan", "-input=false", "-no-color", "-lock=false")
+TERRAFORM_PLAN = ("terraform", "plan", "-input=false", "-no-color")
 TERRAFORM_APPLY = ("terraform", "apply", "-input=false", "-no-color", "-auto-approve")
 
 _PLAN_LINE = re.compile(r"Plan: (\d+) to add, (\d+) to change, (\d+) to destroy")
