@@ -162,3 +162,27 @@ def test_cli_apply_failure_is_one_line_and_exit_1(tmp_path: Path, base: Path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: init of stack region-us-central1 failed")
     assert terraform.stacks("apply") == []
+
+
+def test_readers_of_a_producer_whose_outputs_may_change_are_planned_too(tmp_path: Path, base: Path) -> None:
+    def with_output(outdir: Path, vpc_name: str) -> None:
+        path = outdir / "stacks" / "network" / "cdk.tf.json"
+        body = json.loads(path.read_text())
+        body["output"] = {"network_self_link": {"value": "${google_compute_network.vpc.self_link}"}}
+        body["resource"]["google_compute_network"]["vpc"]["name"] = vpc_name
+        path.write_text(json.dumps(body))
+
+    with_output(base, "llm-vpc")
+    renamed = changed(tmp_path, THREE)
+    with_output(renamed, "llm-vpc-2")
+    terraform = FakeTerraform()
+    tfc_runs.plan(load_synth(base), load_synth(renamed), terraform)
+    # Only network's JSON changed, but every region reads the VPC it outputs, and global-frontend reads them.
+    assert terraform.stacks("plan") == [
+        "network", "region-asia-east1", "region-europe-west4", "region-us-central1", "global-frontend"
+    ]
+    firewall_only = changed(tmp_path / "fw", THREE, network=True)
+    with_output(firewall_only, "llm-vpc")
+    terraform = FakeTerraform()
+    tfc_runs.plan(load_synth(base), load_synth(firewall_only), terraform)
+    assert terraform.stacks("plan") == ["network"]

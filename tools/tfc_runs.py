@@ -4,8 +4,9 @@
 Why CLI-driven runs: Terraform Cloud cannot run ``cdktf synth``, so with VCS-driven
 runs CI would have to commit synthesized JSON and keep it in step with the code.
 Here CI synthesizes both sides of a change, decides which stacks it touches with the
-same comparison the synth review uses (``review.touched_stacks``), and runs
-``terraform`` in each touched stack's directory; the ``cloud`` block sends the run to
+same comparison the synth review uses (``review.touched_stacks``), adds the
+stacks that read outputs the change may move, and runs ``terraform`` in each of
+those stack's directories; the ``cloud`` block sends the run to
 that stack's workspace, which holds the state and the keyless Google credentials.
 
     tfc_runs.py plan  OLD_OUTDIR NEW_OUTDIR [--output comment.md] [--skip-plans REASON]
@@ -35,7 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import review
-from review import ReviewError, Synth, code, deploy_order, load_synth, touched_stacks
+from review import ReviewError, Synth, code, compare, deploy_order, load_synth, touched_stacks
+
+from constructs_lib.validation import references
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,31 @@ def summarize_plan(stack: str, result: Completed) -> PlanSummary:
     return summary
 
 
+def outputs_may_change(synth: Synth, diff: review.StackDiff) -> bool:
+    """Whether a changed stack's outputs may take new values: an output, or a resource one reads, changed."""
+    outputs = {a: c for a, c in review.blocks_by_address(synth.stacks[diff.name]).items() if a.startswith("output.")}
+    read = {f"{t}.{n}" for config in outputs.values() for t, n in references(config)}
+    moved = set(diff.added) | set(diff.removed) | set(diff.changed)
+    return bool(moved & (read | set(outputs)) or any(a.startswith("output.") for a in moved))
+
+
+def stacks_to_run(old: Synth, new: Synth) -> set[str]:
+    """The touched stacks, and the stacks reading a touched stack whose outputs may change (transitively).
+
+    A reader's JSON does not change when its producer's output values do, yet its next
+    plan reads them; so it is planned and applied with its producer.
+    """
+    comparison = compare(old, new)
+    run = touched_stacks(old, new) & set(new.stacks)
+    changed_outputs = {d.name for d in comparison.changed if outputs_may_change(new, d)} | set(comparison.added)
+    frontier = set(changed_outputs)
+    while frontier:
+        readers = {s for s, needs in new.dependencies.items() if set(needs) & frontier} - run
+        run |= readers
+        frontier = readers  # a reader applied again may in turn move its own outputs
+    return run | (touched_stacks(old, new) - set(new.stacks))
+
+
 def stack_dir(synth: Synth, stack: str) -> Path:
     return synth.outdir / "stacks" / stack
 
@@ -157,7 +185,7 @@ def render_plans(plans: list[PlanSummary], removed: list[str], skipped: str | No
 
 def plan(old: Synth, new: Synth, run: Runner, *, skip: str | None = None) -> tuple[list[PlanSummary], str]:
     """Speculative plans of the touched stacks in dependency order; every stack is tried."""
-    touched = touched_stacks(old, new)
+    touched = stacks_to_run(old, new)
     order = deploy_order(new, touched)
     removed = sorted(touched - set(new.stacks))
     skip = skip or cloud_backed(new, order)
@@ -178,7 +206,7 @@ class ApplyFailed(Exception):
 
 def apply(old: Synth, new: Synth, run: Runner, *, everything: bool = False) -> list[str]:
     """Apply the touched stacks in dependency order, stopping at the first failure."""
-    touched = set(new.stacks) if everything else touched_stacks(old, new)
+    touched = set(new.stacks) if everything else stacks_to_run(old, new)
     order = deploy_order(new, touched)
     if reason := cloud_backed(new, order):
         raise ApplyFailed(f"cannot apply: {reason}")
