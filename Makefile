@@ -49,13 +49,16 @@ test: install ## Run the whole test suite and the security scan (what CI runs)
 unit: .venv/.synced ## Run the tests only (no install of the CLI or checkov)
 	$(VENV_PYTHON) -m pytest
 
-scan: .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Checkov on the synthesized default and three-region deployments
+scan: .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Checkov on the synthesized default and three-region deployments and the TFC bootstrap
 	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
 	for config in config/default.yaml $(THREE_REGIONS); do \
 	  echo "== checkov: $$config"; \
 	  DEPLOYMENT_CONFIG=$$config CDKTF_OUTDIR=$$out/$$(basename $$config .yaml) $(VENV_PYTHON) main.py && \
 	  $(VENV_PYTHON) tools/security_scan.py $$out/$$(basename $$config .yaml) || exit 1; \
-	done
+	done; \
+	echo "== checkov: tfc-bootstrap of config/examples/tfc.yaml"; \
+	DEPLOYMENT_CONFIG=config/examples/tfc.yaml CDKTF_OUTDIR=$$out/bootstrap $(VENV_PYTHON) tfc_bootstrap.py && \
+	$(VENV_PYTHON) tools/security_scan.py $$out/bootstrap
 
 bench: .venv/.synced ## Measure synth time and memory at 2, 10 and 40 regions against the plain import path
 	$(VENV_PYTHON) tools/bench.py

@@ -30,6 +30,8 @@ from cdktf_cdktf_provider_google.service_account import ServiceAccount
 from cdktf_cdktf_provider_google.service_account_iam_member import ServiceAccountIamMember
 from constructs import Construct
 
+from constructs_lib.scan_suppressions import skip_check
+
 DEPLOYER_ROLES: dict[str, str] = {
     "network_admin": "roles/compute.networkAdmin",  # VPC, subnets, router, NAT, addresses
     "security_admin": "roles/compute.securityAdmin",  # firewall rules, SSL policies, Cloud Armor
@@ -44,6 +46,15 @@ DEPLOYER_ROLES: dict[str, str] = {
     "logging_config_writer": "roles/logging.configWriter",  # log-based metrics
 }
 """What the deployment stacks create, and nothing broader (no Owner, no Editor)."""
+
+_SERVICE_ACCOUNT_CHECKS = {
+    "service_account_admin": ("CKV_GCP_49",),
+    "service_account_user": ("CKV_GCP_41", "CKV_GCP_49"),
+}
+_SERVICE_ACCOUNT_REASON = (
+    "the deployer creates the inference VMs' service account (network stack) and attaches it to their "
+    "instance templates; that account does not exist yet when this binding is made, so it cannot be scoped to it"
+)
 
 TOKEN_ATTRIBUTES = (
     "terraform_organization_name",
@@ -122,9 +133,10 @@ class TfcDynamicCredentials(Construct):
         )
         deployer.override_logical_id("tfc_deployer")
         for key, role in DEPLOYER_ROLES.items():
-            ProjectIamMember(
-                self, key, project=project_id, role=role, member=deployer.member
-            ).override_logical_id(f"tfc_deployer_{key}")
+            binding = ProjectIamMember(self, key, project=project_id, role=role, member=deployer.member)
+            binding.override_logical_id(f"tfc_deployer_{key}")
+            for check in _SERVICE_ACCOUNT_CHECKS.get(key, ()):
+                skip_check(binding, check, _SERVICE_ACCOUNT_REASON)
         ServiceAccountIamMember(
             self,
             "workload_identity_user",

@@ -392,3 +392,22 @@ def test_skip_check_needs_the_resource_not_its_construct(network: Any) -> None:
 
     with pytest.raises(TypeError, match="needs a Terraform resource"):
         skip_check(network.cdktf_stack, "CKV_GCP_26", "r")
+
+
+def test_checkov_scans_a_copy_without_the_terraform_blocks_scalar_settings(tmp_path: Path) -> None:
+    """Checkov 3.3.30 gives up on a file whose terraform block holds required_version (a string)."""
+    path = tmp_path / "out" / "stacks" / "network" / "cdk.tf.json"
+    path.parent.mkdir(parents=True)
+    document = {"terraform": {"required_version": "= 1.11.4", "backend": {"local": {"path": "x"}}},
+                "resource": {"google_compute_network": {"vpc": {"name": "v"}}}}
+    path.write_text(json.dumps(document))
+    stack = scan.Stack("network", path, ())
+    scratch = tmp_path / "scratch"
+    copy = scan.checkov_copy(stack, scratch)
+    assert copy.path.parts[-2:] == ("network", "cdk.tf.json") and copy.path.is_relative_to(scratch)
+    scanned = json.loads(copy.path.read_text())
+    assert scanned == {**document, "terraform": {"backend": {"local": {"path": "x"}}}}
+    assert json.loads(path.read_text()) == document  # the synthesized stack itself is untouched
+    document["terraform"].pop("required_version")
+    path.write_text(json.dumps(document))
+    assert scan.checkov_copy(stack, scratch) is stack

@@ -34,7 +34,7 @@ import dataclasses
 import json
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -447,7 +447,7 @@ def render_pair(old: Any, new: Any) -> tuple[str, str]:
     a = json.dumps(old, ensure_ascii=False, sort_keys=True)
     b = json.dumps(new, ensure_ascii=False, sort_keys=True)
     common = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         common += 1
@@ -622,18 +622,18 @@ def callouts(c: Comparison) -> list[str]:
                     "is replaced by a rolling update of its instance group."
                 )
     for name, stack in sorted(c.old.stacks.items()):
-        after = blocks_by_address(c.new.stacks[name]) if name in c.new.stacks else {}
+        remaining = blocks_by_address(c.new.stacks[name]) if name in c.new.stacks else {}
         for address, config in sorted(blocks_by_address(stack).items()):
             if not _lifecycle(config).get("prevent_destroy"):
                 continue
-            if address not in after:
+            if address not in remaining:
                 out.append(f"⛔ **Protected resource removed**: {code(address)} of {code(name)} has "
                            "`prevent_destroy`; the apply fails unless it is removed on purpose (see "
                            "\"Changing regions safely\").")
-            elif not _lifecycle(after[address]).get("prevent_destroy"):
+            elif not _lifecycle(remaining[address]).get("prevent_destroy"):
                 out.append(f"⛔ **Protection dropped**: {code(address)} of {code(name)} loses `prevent_destroy`.")
             else:
-                forced = [k for k in REPLACING_ATTRIBUTES if config.get(k) != after[address].get(k)]
+                forced = [k for k in REPLACING_ATTRIBUTES if config.get(k) != remaining[address].get(k)]
                 if forced:
                     out.append(f"⛔ **Protected resource replaced**: {code(address)} of {code(name)} changes "
                                f"{', '.join(code(k) for k in forced)}, which replaces it; `prevent_destroy` "

@@ -217,6 +217,25 @@ class Reports:
     """Both runs' stderr."""
 
 
+def checkov_copy(stack: Stack, scratch: Path) -> Stack:
+    """The stack as Checkov can parse it: a copy without the scalar settings of its ``terraform`` block.
+
+    Checkov 3.3.30's terraform_json parser reads every key of ``terraform`` as a
+    nested block and gives up on the whole file at ``required_version`` (a string),
+    checking none of its resources. Those settings are not security-relevant; the
+    copy keeps the stack's directory name, which is how results map back to it.
+    """
+    document = json.loads(stack.path.read_text())
+    settings = document.get("terraform")
+    if not isinstance(settings, dict) or all(isinstance(value, dict) for value in settings.values()):
+        return stack
+    document["terraform"] = {key: value for key, value in settings.items() if isinstance(value, dict)}
+    copy = scratch / "stacks" / stack.path.parent.name / stack.path.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(json.dumps(document))
+    return Stack(stack.name, copy, stack.resources)
+
+
 def run_checkov(checkov: str, stacks: Sequence[Stack]) -> Reports:
     """Run Checkov in an empty directory and home, twice at once when skips are declared.
 
@@ -226,8 +245,9 @@ def run_checkov(checkov: str, stacks: Sequence[Stack]) -> Reports:
     provides the passed checks (CKV_GCP_73, the resource count), and the run with
     it the verdict on the declared skips.
     """
-    baseline = build_baseline(stacks)
     with tempfile.TemporaryDirectory(prefix="security-scan-") as scratch:
+        stacks = [checkov_copy(stack, Path(scratch)) for stack in stacks]
+        baseline = build_baseline(stacks)
         baseline_path = Path(scratch) / "baseline.json"
         baseline_path.write_text(json.dumps(baseline, indent=2))
         env = {key: value for key, value in os.environ.items() if not key.startswith(_DROPPED_ENV_PREFIXES)}
