@@ -67,6 +67,11 @@ TOKEN_ATTRIBUTES = (
 """Claims of Terraform Cloud's workload identity token kept as attributes (audit logs show them)."""
 
 
+def pool_id(name_prefix: str) -> str:
+    """``tfc-<name>``: 4-32 characters, and never the ``gcp-`` prefix Google reserves for pool IDs."""
+    return f"tfc-{name_prefix}"
+
+
 def attribute_condition(*, organization: str, workspaces: Sequence[str], project: str | None) -> str:
     """CEL admitting tokens of ``organization``'s listed workspaces (in ``project`` when given) only."""
     clauses = [
@@ -99,7 +104,7 @@ class TfcDynamicCredentials(Construct):
             self,
             "pool",
             project=project_id,
-            workload_identity_pool_id=f"{name_prefix}-tfc",
+            workload_identity_pool_id=pool_id(name_prefix),
             display_name=f"{name_prefix} Terraform Cloud"[:32],
             description=f"Terraform Cloud runs of {organization} deploying {name_prefix}",
             depends_on=list(depends_on),

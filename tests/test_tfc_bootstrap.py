@@ -105,8 +105,10 @@ def test_only_this_organizations_workspaces_of_this_deployment_are_trusted(boots
 def test_a_self_hosted_terraform_enterprise_is_the_issuer(tmp_path_factory: pytest.TempPathFactory) -> None:
     document = load_yaml(TFC_CONFIG)
     document["state"]["hostname"] = "tfe.acme.example"
+    document["name"] = "gcp"  # Google reserves pool IDs starting with gcp-
     del document["state"]["project"]
     other = synth_bootstrap(tmp_path_factory, document)
+    assert other["resource"]["google_iam_workload_identity_pool"]["tfc_pool"]["workload_identity_pool_id"] == "tfc-gcp"
     provider = other["resource"]["google_iam_workload_identity_pool_provider"]["tfc_provider"]
     assert provider["oidc"]["issuer_uri"] == "https://tfe.acme.example"
     assert "terraform_project_name" not in provider["attribute_condition"]
