@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from constructs_lib import gcp_regions, naming
+from constructs_lib import capacity, gcp_regions, gpu_catalog, naming
 
 DEFAULT_CONFIG_PATH = "config/default.yaml"
 
@@ -60,12 +60,10 @@ Domain = Annotated[
         pattern=r"^(?=.{4,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
     ),
 ]
-MachineType = Annotated[
-    str,
-    StringConstraints(pattern=r"^(a2|a3|a4|g2|g4|n1)-[a-z0-9]+(-[a-z0-9]+)*$"),
-]
-"""An x86 GPU machine type: the accelerator-optimized families, or N1 with an attached GPU
-(A4X is Arm and cannot boot the x86 image)."""
+MachineType = Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9]{0,62}$")]
+"""A machine type name; whether Google sells it with a GPU is checked against the GPU catalog
+(``gpu_catalog``): the x86 accelerator-optimized families, or N1 with an attached GPU."""
+ServerArg = Annotated[str, StringConstraints(pattern=r"^[-A-Za-z0-9_.=:/,]+$")]
 
 RelativePath = Annotated[str, StringConstraints(pattern=r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+$")]
 HttpPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/-]*$")]
@@ -134,7 +132,7 @@ class InferenceServer(_Model):
     model: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9._/]*$")] = "Qwen/Qwen2.5-7B-Instruct"
     port: Annotated[int, Field(ge=1024, le=65535)] = 8000
     health_path: HttpPath = "/health"
-    args: tuple[Annotated[str, StringConstraints(pattern=r"^[-A-Za-z0-9_.=:/,]+$")], ...] = ()
+    args: tuple[ServerArg, ...] = ()
     model_load_seconds: Annotated[int, Field(ge=60, le=3600)] = 1200
     """How long a new VM may take to install drivers, pull the image and load the model
     before autohealing judges it; becomes the MIG's autohealing initial delay."""
@@ -167,6 +165,8 @@ class Frontend(_Model):
     max_rate_per_instance: Annotated[float, Field(gt=0, le=10_000)] = 8.0
     """Requests per second one GPU VM is sized for; the RATE balancing mode's capacity."""
     rate_limit: RateLimit = RateLimit()
+    peak_requests_per_second: Annotated[float, Field(gt=0, le=10_000_000)] | None = None
+    """The fleet's peak load; when set, synth checks that losing any one region leaves enough capacity."""
 
     @model_validator(mode="before")
     @classmethod
@@ -206,11 +206,18 @@ class Autoscaling(_Model):
     metric: Annotated[str, StringConstraints(pattern=r"^[a-z][-a-z0-9_./:]*$")] = REQUESTS_RUNNING_METRIC
     target: Annotated[float, Field(gt=0, le=100_000)] | None = None
     cooldown_sec: Annotated[int, Field(ge=60, le=3600)] | None = None
+    external_publisher: bool = False
+    """True when something other than the VM's reporter publishes ``metric`` (which the app then trusts)."""
 
     @model_validator(mode="after")
     def _target_fits_signal(self) -> Autoscaling:
         if self.signal == "load_balancing" and self.target is not None and self.target > 1:
             raise ValueError("target: with signal load_balancing, a fraction of capacity: 0 < target <= 1")
+        if self.signal == "metric" and self.metric != REQUESTS_RUNNING_METRIC and not self.external_publisher:
+            raise ValueError(
+                f"metric: nothing publishes {self.metric}: the VM's reporter publishes only "
+                f"{REQUESTS_RUNNING_METRIC}; use it, or set external_publisher: true if another service writes it"
+            )
         return self
 
     @property
@@ -226,6 +233,16 @@ class Accelerator(_Model):
 
     type: Annotated[str, StringConstraints(pattern=r"^nvidia-[a-z0-9-]+$")]
     count: Literal[1, 2, 4, 8]
+
+
+_DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
+"""Docker's default bridge on Container-Optimized OS: a VM cannot reach a peer in this range."""
+
+ReservationName = Annotated[
+    str,
+    StringConstraints(pattern=r"^(projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/reservations/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"),
+]
+"""A specific reservation: its name, or ``projects/<owner>/reservations/<name>`` when shared."""
 
 
 class Region(_Model):
@@ -246,6 +263,13 @@ class Region(_Model):
     serving_cidr: str | None = None
     proxy_only_cidr: str | None = None
     autoscaling: Autoscaling = Autoscaling()
+    provisioning: Literal["on_demand", "spot", "reservation"] = "on_demand"
+    """How the VMs are bought: on-demand, Spot (preemptible, discounted) or from ``reservation``."""
+    reservation: ReservationName | None = None
+    server_args: tuple[ServerArg, ...] = ()
+    """Appended to ``server.args`` in this region only."""
+    max_rate_per_instance: Annotated[float, Field(gt=0, le=10_000)] | None = None
+    """Requests per second one VM of this region is sized for; default ``frontend.max_rate_per_instance``."""
 
     @field_validator("capacity_scaler")
     @classmethod
@@ -274,6 +298,11 @@ class Region(_Model):
             raise ValueError(f"{value!r} must lie in an RFC 1918 range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)")
         if network.prefixlen > 29:
             raise ValueError(f"{value!r} is too small: GCP subnets are /29 or larger")
+        if network.overlaps(_DOCKER_BRIDGE):
+            raise ValueError(
+                f"{value!r} overlaps 172.17.0.0/16, the container bridge on Container-Optimized OS, "
+                "so VMs could not answer it; choose a range outside it"
+            )
         return value
 
     @model_validator(mode="after")
@@ -298,11 +327,12 @@ class Region(_Model):
                 "decommission: drain the region first (capacity_scaler: 0, deploy global-frontend), "
                 "then mark it for decommission"
             )
-        is_n1 = self.machine_type.startswith("n1-")
-        if is_n1 and self.accelerator is None:
-            raise ValueError("accelerator: required for N1 machine types (the GPU to attach)")
-        if not is_n1 and self.accelerator is not None:
-            raise ValueError("accelerator: only for N1 machine types; A2/A3/A4/G2/G4 bundle their GPUs")
+        accelerator = None if self.accelerator is None else (self.accelerator.type, self.accelerator.count)
+        gpu_catalog.check_machine(self.machine_type, accelerator)
+        gpu_catalog.resolve_zones(self.region, self.gpu[0], self.zones)
+        gpu_catalog.check_provisioning(self.machine_type, self.provisioning)
+        if (self.provisioning == "reservation") != (self.reservation is not None):
+            raise ValueError("reservation: required exactly when provisioning is reservation (the reservation's name)")
         if self.proxy_only_cidr is not None and ipaddress.ip_network(self.proxy_only_cidr).prefixlen > 26:
             raise ValueError("proxy_only_cidr: must be /26 or larger")
         return self
@@ -318,9 +348,21 @@ class Region(_Model):
         return self.proxy_only_cidr or naming.default_proxy_only_cidr(self.region)
 
     @property
+    def gpu(self) -> tuple[str, int]:
+        """(GPU model, count) of one VM: bundled with the machine type, or the N1 accelerator."""
+        accelerator = None if self.accelerator is None else (self.accelerator.type, self.accelerator.count)
+        gpus = gpu_catalog.region_gpus(self.machine_type, accelerator)
+        assert gpus is not None  # checked by _consistent
+        return gpus
+
+    @property
     def zone_names(self) -> tuple[str, ...]:
-        """The zones the instance group spreads over: ``zones`` or all of the region's."""
-        return self.zones or gcp_regions.ZONES[self.region]
+        """The zones the instance group spreads over: ``zones``, or the region's zones that offer the GPU."""
+        return gpu_catalog.resolve_zones(self.region, self.gpu[0], self.zones)
+
+    def rate_per_instance(self, frontend: Frontend) -> float:
+        """Requests per second one VM takes: this region's ``max_rate_per_instance`` or the frontend's."""
+        return self.max_rate_per_instance if self.max_rate_per_instance is not None else frontend.max_rate_per_instance
 
 
 class DeploymentConfig(_Model):
@@ -352,6 +394,9 @@ class DeploymentConfig(_Model):
             raise _FieldError(clash[1], f"overlaps {clash[0]}; give each subnet its own range")
         if len(set(self.domains)) != len(self.domains):
             raise _FieldError("domains", "list each domain once")
+        shortfall = capacity.failover_shortfall(self)
+        if shortfall is not None:
+            raise _FieldError("frontend.peak_requests_per_second", shortfall)
         return self
 
     @property
@@ -425,7 +470,7 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
         if isinstance(cause, _FieldError):
             return cause.field, str(cause)
         message = str(cause) if cause is not None else error["msg"]
-        if ": " in message and message.split(": ", 1)[0].isidentifier():
+        if ": " in message and all(part.isidentifier() for part in message.split(": ", 1)[0].split(".")):
             sub_field, message = message.split(": ", 1)
             field = f"{field}.{sub_field}" if field else sub_field
         return field, message

@@ -38,6 +38,8 @@ class RegionalBackend:
     region: str
     instance_group: str
     capacity_scaler: float
+    max_rate_per_instance: float
+    """Requests per second one VM of this region takes (RATE balancing)."""
 
 
 class GlobalBackend(Construct):
@@ -95,7 +97,7 @@ class GlobalBackend(Construct):
                 ComputeBackendServiceBackend(
                     group=backend.instance_group,
                     balancing_mode=BALANCING_MODE,
-                    max_rate_per_instance=frontend.max_rate_per_instance,
+                    max_rate_per_instance=backend.max_rate_per_instance,
                     capacity_scaler=backend.capacity_scaler,
                     description=backend.region,
                 )

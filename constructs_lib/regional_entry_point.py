@@ -63,6 +63,7 @@ class RegionalEntryPoint(Construct):
         network_tag: str,
         server: InferenceServer,
         frontend: Frontend,
+        max_rate_per_instance: float | None = None,
         domain: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
@@ -116,7 +117,7 @@ class RegionalEntryPoint(Construct):
                 ComputeRegionBackendServiceBackend(
                     group=instance_group,
                     balancing_mode=BALANCING_MODE,
-                    max_rate_per_instance=frontend.max_rate_per_instance,
+                    max_rate_per_instance=max_rate_per_instance or frontend.max_rate_per_instance,
                     capacity_scaler=1.0,
                 )
             ],

@@ -28,15 +28,13 @@ from cdktf_cdktf_provider_google.compute_region_instance_group_manager import (
 )
 from constructs import Construct
 
-from constructs_lib import naming
+from constructs_lib import gpu_catalog, naming
 from constructs_lib.config import REQUESTS_RUNNING_METRIC, InferenceServer, Region
 from constructs_lib.health_checks import AUTOHEALING, http_probe
 
 BOOT_IMAGE = "projects/cos-cloud/global/images/family/cos-stable"
 """Container-Optimized OS: signed NVIDIA drivers via ``cos-extensions``, Docker, Shielded VM."""
 BOOT_DISK_GB = 200
-_HYPERDISK_ONLY_FAMILIES = ("a3-", "a4-", "g4-")
-"""Machine families whose boot disk must be Hyperdisk (A3 High also takes it)."""
 SERVER_KEEPALIVE_SEC = 620
 """Above the load balancers' fixed 600 s backend keepalive, so the server never closes first."""
 
@@ -61,24 +59,68 @@ done
 """
 
 def boot_disk_type(machine_type: str) -> str:
-    """``hyperdisk-balanced`` for A3/A4/G4, which take no Persistent Disk; ``pd-balanced`` otherwise."""
-    return "hyperdisk-balanced" if machine_type.startswith(_HYPERDISK_ONLY_FAMILIES) else "pd-balanced"
+    """The catalog's preferred boot disk for the series: Hyperdisk for A3/A4/G4, Persistent Disk otherwise."""
+    return gpu_catalog.boot_disk_type(machine_type)
+
+
+def server_args(server: InferenceServer, region: Region) -> tuple[str, ...]:
+    """``server.args`` then the region's ``server_args``; for vLLM on several GPUs, tensor
+    parallelism over all of them unless the arguments already choose it."""
+    args = (*server.args, *region.server_args)
+    gpu_count = region.gpu[1]
+    if "vllm" in server.image and gpu_count > 1 and not gpu_catalog.sets_tensor_parallelism(args):
+        args = (*args, f"--tensor-parallel-size={gpu_count}")
+    return args
+
+
+def scheduling(region: Region) -> dict[str, object]:
+    """The template's scheduling block for the region's provisioning model.
+
+    GPU VMs cannot live-migrate, so host maintenance stops them. Spot VMs must not
+    restart automatically (the API refuses it); a preempted one is deleted and the
+    group recreates it when capacity returns.
+    """
+    if region.provisioning == "spot":
+        return {
+            "on_host_maintenance": "TERMINATE",
+            "automatic_restart": False,
+            "preemptible": True,
+            "provisioning_model": "SPOT",
+            "instance_termination_action": "DELETE",
+        }
+    return {"on_host_maintenance": "TERMINATE", "automatic_restart": True}
+
+
+RESERVATION_NAME_KEY = "compute.googleapis.com/reservation-name"
+"""The label key that targets a specific reservation by name."""
+
+
+def reservation_affinity(region: Region) -> dict[str, object] | None:
+    """Consume only the named reservation (VMs fail to start rather than fall back to on-demand)."""
+    if region.provisioning != "reservation":
+        return None
+    return {
+        "type": "SPECIFIC_RESERVATION",
+        "specific_reservation": {"key": RESERVATION_NAME_KEY, "values": [region.reservation]},
+    }
 
 
 SERVER_GAUGE = "vllm:num_requests_running"
 """The Prometheus gauge of vLLM's /metrics that the reporter publishes."""
 
 
-def startup_script(server: InferenceServer) -> str:
+def startup_script(server: InferenceServer, args: tuple[str, ...] | None = None) -> str:
     """The boot script of an inference VM: GPU driver, open serving port, run the server,
     and publish its load for the autoscaler.
 
     Container-Optimized OS drops inbound traffic by default, so the serving port
     is opened in the host firewall; the cloud firewall still limits who reaches it.
     COS has no monitoring agent, so a small reporter posts the server's running
-    requests to Cloud Monitoring as ``REQUESTS_RUNNING_METRIC``.
+    requests to Cloud Monitoring as ``REQUESTS_RUNNING_METRIC``. ``args`` (default
+    ``server.args``) are the server's own arguments, see ``server_args``.
     """
-    server_args = shlex.join(("--model", server.model, "--host", "0.0.0.0", "--port", str(server.port), *server.args))
+    own_args = server.args if args is None else args
+    command_args = shlex.join(("--model", server.model, "--host", "0.0.0.0", "--port", str(server.port), *own_args))
     reporter = (
         _METRICS_REPORTER.replace("@PORT@", str(server.port))
         .replace("@GAUGE@", SERVER_GAUGE)
@@ -103,7 +145,7 @@ def startup_script(server: InferenceServer) -> str:
             "  --env LD_LIBRARY_PATH=/usr/local/nvidia/lib64 \\",
             f"  --env VLLM_HTTP_TIMEOUT_KEEP_ALIVE={SERVER_KEEPALIVE_SEC} \\",
             "  $devices \\",
-            f"  {shlex.quote(server.image)} {server_args}",
+            f"  {shlex.quote(server.image)} {command_args}",
             "cat > /var/lib/inference-metrics.sh <<'REPORTER'",
             reporter.rstrip("\n"),
             "REPORTER",
@@ -123,7 +165,10 @@ class ServingPool(Construct):
     - autohealing waits ``server.model_load_seconds`` for drivers and weights;
     - rollouts surge new VMs first and never take serving VMs away;
     - BALANCED zone distribution: when a zone has no GPU left, new VMs go to the
-      others (GCP then requires proactive redistribution off).
+      others (GCP then requires proactive redistribution off);
+    - what the GPU catalog says about the machine: boot disk, gVNIC, and the region's
+      provisioning model (Spot scheduling or a specific reservation);
+    - the region's own server arguments and, for vLLM, tensor parallelism over its GPUs.
     """
 
     def __init__(
@@ -162,9 +207,14 @@ class ServingPool(Construct):
                 if region.accelerator is not None
                 else None
             ),
-            network_interface=[ComputeInstanceTemplateNetworkInterface(subnetwork=subnetwork)],
+            network_interface=[
+                ComputeInstanceTemplateNetworkInterface(
+                    subnetwork=subnetwork, nic_type=gpu_catalog.nic_type(region.machine_type)
+                )
+            ],
             service_account={"email": service_account_email, "scopes": ["cloud-platform"]},
-            scheduling={"on_host_maintenance": "TERMINATE", "automatic_restart": True},
+            scheduling=scheduling(region),
+            reservation_affinity=reservation_affinity(region),
             shielded_instance_config={
                 "enable_secure_boot": True,
                 "enable_vtpm": True,
@@ -174,7 +224,7 @@ class ServingPool(Construct):
                 "block-project-ssh-keys": "true",
                 "enable-oslogin": "TRUE",
                 "google-logging-enabled": "true",
-                "startup-script": startup_script(server),
+                "startup-script": startup_script(server, server_args(server, region)),
             },
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )

@@ -30,6 +30,7 @@ class GlobalFrontendStack(DeploymentStack):
                     self, config.state, producer=naming.region_stack(region.region)
                 ).get_string("instance_group"),
                 capacity_scaler=region.capacity_scaler,
+                max_rate_per_instance=region.rate_per_instance(config.frontend),
             )
             for region in config.serving_regions
         )

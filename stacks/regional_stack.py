@@ -58,6 +58,7 @@ class RegionalStack(DeploymentStack):
             network_tag=network_tag,
             server=config.server,
             frontend=config.frontend,
+            max_rate_per_instance=region.rate_per_instance(config.frontend),
             domain=region.entry_domain,
         )
 

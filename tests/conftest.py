@@ -26,6 +26,7 @@ provider_import.install()
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO / "config" / "default.yaml"
 THREE_REGIONS_CONFIG = REPO / "config" / "examples" / "three-regions.yaml"
+GPU_CAPACITY_CONFIG = REPO / "config" / "examples" / "gpu-capacity.yaml"
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,9 @@ def three_region_synth(
     synthesize: Callable[[dict[str, Any]], Synth], three_region_document: dict[str, Any]
 ) -> Synth:
     return synthesize(three_region_document)
+
+
+@pytest.fixture(scope="session")
+def gpu_capacity_synth(synthesize: Callable[[dict[str, Any]], Synth]) -> Synth:
+    """The example with on-demand, Spot and reservation regions and per-region serving settings."""
+    return synthesize(load_yaml(GPU_CAPACITY_CONFIG))

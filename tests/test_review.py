@@ -602,19 +602,30 @@ def test_capacity_summary_counts_gpus_before_and_after_including_n1(tmp_path: Pa
     assert "### Reviewers must not miss" in out  # the new template of us-central1
 
 
-def test_review_of_forty_real_regions_fits_one_comment(synthesize: Any, default_document: dict[str, Any],
-                                                        default_synth: Any) -> None:
-    """The app's own synth, from 2 to 40 regions: summary, call-outs and the picture in one comment."""
-    from constructs_lib import gcp_regions
+def test_review_of_every_gpu_region_of_the_real_app_fits_one_comment(
+    synthesize: Any, default_document: dict[str, Any], default_synth: Any
+) -> None:
+    """The app's own synth, from 2 regions to every region the catalog offers an L4 or a T4 in
+    (fewer than 40: the fixtures above go to 40): summary, capacity and the picture in one comment."""
+    from constructs_lib import gcp_regions, gpu_catalog
 
-    forty = json.loads(json.dumps(default_document))
-    template = {k: v for k, v in forty["regions"][0].items() if k not in ("region", "zones")}
-    kept = [r["region"] for r in forty["regions"]]
-    others = [r for r in gcp_regions.ZONES if r not in kept][: 40 - len(kept)]
-    forty["regions"] += [{**template, "region": region} for region in others]
-    markdown = review(default_synth.outdir, synthesize(forty).outdir)
+    grown = json.loads(json.dumps(default_document))
+    template = {k: v for k, v in grown["regions"][0].items() if k not in ("region", "zones", "machine_type")}
+    kept = [r["region"] for r in grown["regions"]]
+    t4 = {"machine_type": "n1-standard-8", "accelerator": {"type": "nvidia-tesla-t4", "count": 1}}
+    for region in gcp_regions.ZONES:
+        if region in kept:
+            continue
+        if gpu_catalog.gpu_zones_in(region, "nvidia-l4"):
+            grown["regions"].append({**template, "region": region, "machine_type": "g2-standard-8"})
+        elif gpu_catalog.gpu_zones_in(region, "nvidia-tesla-t4"):
+            grown["regions"].append({**template, "region": region, **t4})
+    count = len(grown["regions"])
+    assert count >= 20
+    markdown = review(default_synth.outdir, synthesize(grown).outdir)
     assert_fits_with_intact_picture(markdown)
-    assert f"### +{len(others)} region stacks added like `region-{sorted(others)[0]}`" in markdown
+    assert re.search(r"### \+\d+ region stacks added like `region-", markdown)
     groups = group_nodes(nodes_and_edges(mermaid_part(markdown))[0])
-    assert len(groups) == 40 and all("g2-standard-8<br/>1× nvidia-l4" in text for text in groups.values())
-    assert "| **total serving** | | **2..8** | **40..160** |" in markdown
+    assert len(groups) == count
+    assert all("1× nvidia-l4" in text or "1× nvidia-tesla-t4" in text for text in groups.values())
+    assert f"| **total serving** | | **2..8** | **{count}..{4 * count}** |" in markdown
