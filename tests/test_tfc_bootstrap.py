@@ -187,3 +187,21 @@ def test_bootstrap_refuses_other_backends(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip() == "error: config/default.yaml: state.backend: is 'local'; the bootstrap is for tfc"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        # CI drives CLI runs; a VCS-connected workspace would refuse its applies.
+        ("vcs", {"identifier": "acme/llm", "oauth_token_id": "ot-abc"}, "state.vcs: unknown key"),
+        ("create_project", "yes", "state.create_project: 'yes' is not allowed (expected a valid boolean)"),
+    ],
+)
+def test_tfc_settings_are_refused_in_one_line(key: str, value: Any, message: str) -> None:
+    from constructs_lib.config import ConfigError, parse_config
+
+    document = load_yaml(TFC_CONFIG)
+    document["state"][key] = value
+    with pytest.raises(ConfigError) as error:
+        parse_config(document, "tfc.yaml")
+    assert str(error.value).startswith(f"error: tfc.yaml: {message}")
