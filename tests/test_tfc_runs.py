@@ -181,6 +181,13 @@ def test_readers_of_a_producer_whose_outputs_may_change_are_planned_too(tmp_path
     assert terraform.stacks("plan") == [
         "network", "region-asia-east1", "region-europe-west4", "region-us-central1", "global-frontend"
     ]
+    # Regions touched by the change themselves still pass the new VPC on to global-frontend.
+    both = changed(tmp_path / "both", {name: {**spec, "max": 9} for name, spec in THREE.items()})
+    with_output(both, "llm-vpc-2")
+    terraform = FakeTerraform()
+    tfc_runs.plan(load_synth(base), load_synth(both), terraform)
+    assert terraform.stacks("plan")[0] == "network" and terraform.stacks("plan")[-1] == "global-frontend"
+    assert len(terraform.stacks("plan")) == 5
     firewall_only = changed(tmp_path / "fw", THREE, network=True)
     with_output(firewall_only, "llm-vpc")
     terraform = FakeTerraform()

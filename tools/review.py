@@ -385,12 +385,6 @@ def compare(old: Synth, new: Synth) -> Comparison:
     )
 
 
-def touched_stacks(old: Synth, new: Synth) -> set[str]:
-    """Stacks a change adds, removes or changes: what CI plans on a pull request and applies after merge."""
-    comparison = compare(old, new)
-    return {d.name for d in comparison.changed} | set(comparison.added) | set(comparison.removed)
-
-
 def deploy_order(synth: Synth, names: Iterable[str]) -> list[str]:
     """``names`` in dependency order (network, regions, global-frontend), ties broken by name.
 

@@ -4,7 +4,7 @@
 Why CLI-driven runs: Terraform Cloud cannot run ``cdktf synth``, so with VCS-driven
 runs CI would have to commit synthesized JSON and keep it in step with the code.
 Here CI synthesizes both sides of a change, decides which stacks it touches with the
-same comparison the synth review uses (``review.touched_stacks``), adds the
+same comparison the synth review uses (``review.compare``), adds the
 stacks that read outputs the change may move, and runs ``terraform`` in each of
 those stack's directories; the ``cloud`` block sends the run to
 that stack's workspace, which holds the state and the keyless Google credentials.
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import review
-from review import ReviewError, Synth, code, compare, deploy_order, load_synth, touched_stacks
+from review import ReviewError, Synth, code, compare, deploy_order, load_synth
 
 from constructs_lib.validation import references
 
@@ -120,14 +120,16 @@ def stacks_to_run(old: Synth, new: Synth) -> set[str]:
     plan reads them; so it is planned and applied with its producer.
     """
     comparison = compare(old, new)
-    run = touched_stacks(old, new) & set(new.stacks)
-    changed_outputs = {d.name for d in comparison.changed if outputs_may_change(new, d)} | set(comparison.added)
-    frontier = set(changed_outputs)
+    touched = {d.name for d in comparison.changed} | set(comparison.added) | set(comparison.removed)
+    run = touched & set(new.stacks)
+    frontier = {d.name for d in comparison.changed if outputs_may_change(new, d)} | set(comparison.added)
+    seen = set(frontier)
     while frontier:
-        readers = {s for s, needs in new.dependencies.items() if set(needs) & frontier} - run
+        readers = {s for s, needs in new.dependencies.items() if set(needs) & frontier}
         run |= readers
-        frontier = readers  # a reader applied again may in turn move its own outputs
-    return run | (touched_stacks(old, new) - set(new.stacks))
+        frontier = readers - seen  # a reader applied again may in turn move its own outputs
+        seen |= readers
+    return run | touched
 
 
 def stack_dir(synth: Synth, stack: str) -> Path:
