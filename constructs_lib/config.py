@@ -104,14 +104,6 @@ class GcsState(_Model):
 _TFC_WORKSPACE_NAME_LIMIT = 90
 
 
-class VcsRepository(_Model):
-    """The repository Terraform Cloud watches for VCS-driven runs (used by the opt-in bootstrap)."""
-
-    identifier: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
-    oauth_token_id: Annotated[str, StringConstraints(pattern=r"^ot-[A-Za-z0-9]+$")]
-    branch: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_./]*$")] = "main"
-
-
 class TfcState(_Model):
     """Terraform Cloud / HCP Terraform: one workspace per stack, ``<workspace_prefix>-<stack>``."""
 
@@ -120,7 +112,9 @@ class TfcState(_Model):
     workspace_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_]{0,60}$")]
     hostname: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] = "app.terraform.io"
     project: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 _-]{3,40}$")] | None = None
-    vcs: VcsRepository | None = None
+    """The Terraform Cloud project of the workspaces; None: the organization's default project."""
+    create_project: bool = True
+    """The bootstrap creates ``project``; false: it must already exist and is looked up by name."""
 
     @model_validator(mode="after")
     def _workspace_names_fit(self) -> TfcState:

@@ -1,26 +1,43 @@
-"""Terraform Cloud workspaces for the deployment's stacks, wired the way the stacks read each other.
+"""Terraform Cloud workspaces for the deployment's stacks, run from CI (CLI-driven).
 
-Each stack is its own workspace (``<workspace_prefix>-<stack>``). A producer
-shares its state only with the stacks that read it, and its applies queue runs
-of those readers (run triggers), which is the ordering `cdktf deploy` gives on
-the command line and Terraform Cloud does not infer for VCS-driven runs.
+Each stack is its own workspace (``<workspace_prefix>-<stack>``) in one
+project. CI uploads a stack's synthesized directory with ``terraform plan`` /
+``apply`` (see tools/tfc_runs.py), so the workspaces have no VCS connection (a
+VCS-connected workspace refuses CLI applies) and no working directory (the
+upload is the stack's directory itself). CI applies in dependency order, so
+there are no run triggers either: they would queue a second, unconfirmed run of
+every reader after each apply.
+
+A producer shares its state only with the stacks that read it. Every workspace
+pins the project's Terraform version and carries the environment variables that
+turn on dynamic Google credentials (``TFC_GCP_*``), so no key is stored.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from constructs_lib.toolkit.tfe import DataTfeProject, Project, Variable, Workspace, WorkspaceSettings
 from constructs import Construct
 
 from constructs_lib.config import TfcState
 from constructs_lib.state_backends import tfc_workspace
-from constructs_lib.toolkit.tfe import DataTfeProject, RunTrigger, Workspace, WorkspaceSettings, WorkspaceVcsRepo
 
 
 def _address(stack: str) -> str:
     return stack.replace("-", "_")
 
 
+@dataclass(frozen=True, kw_only=True)
+class GcpRunCredentials:
+    """What a workspace needs to impersonate the deployer through workload identity federation."""
+
+    workload_provider_name: str
+    service_account_email: str
+
+
 class TfcWorkspaces(Construct):
-    """One workspace per stack, remote-state sharing from producers to readers, run triggers."""
+    """The project, one workspace per stack with its credentials variables, and remote-state sharing."""
 
     def __init__(
         self,
@@ -29,15 +46,20 @@ class TfcWorkspaces(Construct):
         *,
         state: TfcState,
         readers: dict[str, tuple[str, ...]],
-        outdir: str = "cdktf.out",
+        terraform_version: str,
+        credentials: GcpRunCredentials,
     ) -> None:
         """``readers`` maps every stack name to the stacks that read its outputs."""
         super().__init__(scope, id_)
         project_id = None
-        if state.project is not None:
-            project = DataTfeProject(self, "project", name=state.project, organization=state.organization)
+        if state.project is not None and state.create_project:
+            project = Project(self, "project", name=state.project, organization=state.organization)
             project.override_logical_id("project")
             project_id = project.id
+        elif state.project is not None:
+            existing = DataTfeProject(self, "project", name=state.project, organization=state.organization)
+            existing.override_logical_id("project")
+            project_id = existing.id
 
         self.workspaces: dict[str, Workspace] = {}
         for stack in readers:
@@ -47,21 +69,27 @@ class TfcWorkspaces(Construct):
                 name=tfc_workspace(state, stack),
                 organization=state.organization,
                 project_id=project_id,
-                description=f"cdktf stack {stack}",
-                working_directory=f"{outdir}/stacks/{stack}",
+                description=f"cdktf stack {stack} (CLI-driven runs from CI)",
+                terraform_version=terraform_version,
                 queue_all_runs=False,
-                vcs_repo=(
-                    WorkspaceVcsRepo(
-                        identifier=state.vcs.identifier,
-                        branch=state.vcs.branch,
-                        oauth_token_id=state.vcs.oauth_token_id,
-                    )
-                    if state.vcs is not None
-                    else None
-                ),
             )
             workspace.override_logical_id(_address(stack))
             self.workspaces[stack] = workspace
+            env = {
+                "TFC_GCP_PROVIDER_AUTH": "true",
+                "TFC_GCP_RUN_SERVICE_ACCOUNT_EMAIL": credentials.service_account_email,
+                "TFC_GCP_WORKLOAD_PROVIDER_NAME": credentials.workload_provider_name,
+            }
+            for key, value in env.items():
+                Variable(
+                    self,
+                    f"{stack}_{key}",
+                    workspace_id=workspace.id,
+                    category="env",
+                    key=key,
+                    value=value,
+                    description="Dynamic provider credentials for Google Cloud (no stored key)",
+                ).override_logical_id(f"{_address(stack)}_{key.lower()}")
 
         for producer, consumers in readers.items():
             if not consumers:
@@ -74,11 +102,3 @@ class TfcWorkspaces(Construct):
                 remote_state_consumer_ids=[self.workspaces[c].id for c in consumers],
             )
             settings.override_logical_id(f"{_address(producer)}_state_sharing")
-            for consumer in consumers:
-                trigger = RunTrigger(
-                    self,
-                    f"trigger_{producer}_{consumer}",
-                    workspace_id=self.workspaces[consumer].id,
-                    sourceable_id=self.workspaces[producer].id,
-                )
-                trigger.override_logical_id(f"{_address(producer)}_triggers_{_address(consumer)}")

@@ -1,4 +1,4 @@
-"""What every stack of the deployment shares: the Google provider and the state backend."""
+"""What every stack of the deployment shares: the Google provider, the state backend, the Terraform version."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from constructs_lib.config import DeploymentConfig
 from constructs_lib.state_backends import configure_backend
 from constructs_lib.toolkit import TerraformOutput, TerraformStack
 from constructs_lib.toolkit.google import GoogleProvider
+from constructs_lib.terraform_version import required_version
 
 
 class DeploymentStack(TerraformStack):
@@ -26,6 +27,7 @@ class DeploymentStack(TerraformStack):
             default_labels={"app": config.name, "managed_by": "cdktf"},
         )
         configure_backend(self, config.state, stack_name=stack_name)
+        self.add_override("terraform.required_version", required_version())
 
     def export(self, name: str, value: str, description: str) -> None:
         """A named output that other stacks read through remote state."""

@@ -1,4 +1,4 @@
-"""The ``network`` stack: the VPC, the health-check firewall rule, the servers' identity.
+"""The ``network`` stack: the project's APIs, the VPC, the health-check firewall rule, the servers' identity.
 
 Nothing here depends on which regions exist, so adding or removing a region
 never changes this stack.
@@ -6,10 +6,12 @@ never changes this stack.
 
 from __future__ import annotations
 
+from constructs_lib.toolkit import TerraformResource
 from constructs import Construct
 
 from constructs_lib import naming
-from constructs_lib.config import DeploymentConfig
+from constructs_lib.config import DeploymentConfig, TfcState
+from constructs_lib.project_services import ProjectServices, services_for
 from constructs_lib.network import ServingNetwork
 from constructs_lib.security import InferenceIdentity, ServingPortFirewall
 from stacks.base import DeploymentStack
@@ -44,3 +46,14 @@ class NetworkStack(DeploymentStack):
         self.export("network_self_link", network.self_link, "The VPC every regional stack attaches to")
         self.export("network_tag", naming.network_tag(config.name), "Tag the firewall rules admit traffic to")
         self.export("service_account_email", identity.email, "Identity of the inference VMs")
+
+        if not isinstance(config.state, TfcState):
+            # With Terraform Cloud the bootstrap enables the APIs (it needs IAM and STS first).
+            self._enable_apis_first(config)
+
+    def _enable_apis_first(self, config: DeploymentConfig) -> None:
+        """Own the project's APIs, and make every other resource of this stack wait for them."""
+        services = ProjectServices(self, "apis", project_id=config.project_id, services=services_for(config))
+        for child in self.node.find_all():
+            if isinstance(child, TerraformResource) and not child.node.path.startswith(services.node.path + "/"):
+                child.add_override("depends_on", services.addresses)

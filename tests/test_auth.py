@@ -48,6 +48,8 @@ def test_auth_none_is_written_out(default_document: dict[str, Any], written: obj
 
 def test_default_deployment_reads_its_key_with_a_secret_level_grant(default_synth: Synth) -> None:
     grants = without_metadata(default_synth.resources("network", "google_secret_manager_secret_iam_member"))
+    for grant in grants.values():
+        assert "google_project_service.api_secretmanager" in grant.pop("depends_on")
     assert grants == {
         "inference_reads_secret_llm-api-key": {
             "member": "${google_service_account.inference.member}",
@@ -85,7 +87,9 @@ def test_auth_none_reads_no_key_and_grants_nothing(open_synth: Synth) -> None:
 def test_gated_model_token_and_weights_bucket_are_granted_on_those_resources_only(gated_synth: Synth) -> None:
     grants = gated_synth.resources("network", "google_secret_manager_secret_iam_member")
     assert {g["secret_id"] for g in grants.values()} == {"llm-api-key", "hf-token"}
-    assert without_metadata(gated_synth.resources("network", "google_storage_bucket_iam_member")) == {
+    bucket_grants = without_metadata(gated_synth.resources("network", "google_storage_bucket_iam_member"))
+    assert "google_project_service.api_storage" in bucket_grants["inference_reads_weights"].pop("depends_on")
+    assert bucket_grants == {
         "inference_reads_weights": {
             "bucket": "acme-llm-weights",
             "member": "${google_service_account.inference.member}",

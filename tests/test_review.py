@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -148,7 +149,8 @@ def network_stack(version: str) -> dict[str, Any]:
     }
 
 
-def write_outdir(root: Path, stacks: dict[str, dict[str, Any]], version: str = "0.21.0") -> Path:
+def write_outdir(root: Path, stacks: dict[str, dict[str, Any]], version: str = "0.21.0",
+                 dependencies: dict[str, list[str]] | None = None) -> Path:
     """Write manifest.json + stacks/<name>/cdk.tf.json the way cdktf lays them out."""
     root.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, Any] = {"version": version, "stacks": {}}
@@ -158,7 +160,8 @@ def write_outdir(root: Path, stacks: dict[str, dict[str, Any]], version: str = "
         (root / rel).write_text(json.dumps(body, indent=2))
         manifest["stacks"][name] = {
             "name": name, "constructPath": name, "synthesizedStackPath": rel,
-            "workingDirectory": f"stacks/{name}", "annotations": [], "dependencies": [],
+            "workingDirectory": f"stacks/{name}", "annotations": [],
+            "dependencies": (dependencies or {}).get(name, []),
         }
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return root
@@ -172,7 +175,9 @@ def make_app(root: Path, regions: dict[str, dict[str, Any]] | None = None, *, ve
     stacks.update({f"region-{r}": region_stack(r, spec, version) for r, spec in regions.items()})
     if with_global:
         stacks["global-frontend"] = global_stack(regions, version)
-    return write_outdir(root, stacks, version)
+    dependencies = {f"region-{r}": ["network"] for r in regions}
+    dependencies["global-frontend"] = [f"region-{r}" for r in regions]
+    return write_outdir(root, stacks, version, dependencies)
 
 
 def run_review(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -236,7 +241,10 @@ def test_added_region_shows_new_stack_and_new_backend_entry(tmp_path: Path) -> N
     assert "google_compute_region_instance_group_manager.mig" in diff
     assert "data.terraform_remote_state.region-asia-southeast1" in diff
     assert "google_compute_backend_service.llm" in diff
-    assert "backend[2].group" in diff and "backend[2].capacity_scaler" in diff
+    # Backends are named by region: the new one appears, no other is renamed.
+    assert "backend[region-asia-southeast1].group" in diff
+    assert "backend[region-asia-southeast1].capacity_scaler" in diff
+    assert "backend[region-us-central1]" not in diff and "backend[2]" not in diff
     assert re.search(r"Unchanged stacks:.*network.*region-europe-west4.*region-us-central1", diff)
 
 
@@ -246,8 +254,8 @@ def test_removed_region_shows_removed_stack_and_backend_entry(tmp_path: Path) ->
     diff = diff_part(review(old, new))
     assert re.search(r"region-europe-west4`?: removed", diff)
     assert "data.terraform_remote_state.region-europe-west4" in diff
-    row = next(line for line in diff.splitlines() if "backend[1].group" in line)
-    assert "region-europe-west4" in row and "(absent)" in row
+    row = next(line for line in diff.splitlines() if "backend[region-europe-west4].group" in line)
+    assert "(absent)" in row
 
 
 def test_drained_region_changes_only_capacity_scaler(tmp_path: Path) -> None:
@@ -256,10 +264,10 @@ def test_drained_region_changes_only_capacity_scaler(tmp_path: Path) -> None:
     new = make_app(tmp_path / "new", drained)
     out = review(old, new)
     diff = diff_part(out)
-    rows = [line for line in diff.splitlines() if line.startswith("| `")]
+    rows = [line for line in diff.splitlines() if line.startswith("| `google_")]
     assert len(rows) == 1
     cells = [c.strip() for c in rows[0].strip("|").split("|")]
-    assert cells == ["`backend[1].capacity_scaler`", "`1`", "`0`"]
+    assert cells == ["`google_compute_backend_service.llm`", "`backend[region-europe-west4].capacity_scaler`", "`1`", "`0`"]
     assert "global-frontend" in diff
     assert re.search(r"Unchanged stacks:.*network.*region-europe-west4.*region-us-central1", diff)
 
@@ -269,6 +277,8 @@ def test_drained_region_changes_only_capacity_scaler(tmp_path: Path) -> None:
     central = next(t for t in labels if "us-central1" in t)
     assert "drained" in west and "capacity 0" in west
     assert "drained" not in central
+    assert "| `region-europe-west4` | 1× nvidia-l4 | 2..6 | 2..6 (not serving) |" in out
+    assert "| **total serving** | | **3..10** | **1..4** |" in out
 
 
 def test_long_values_are_shortened_with_ellipsis(tmp_path: Path) -> None:
@@ -279,7 +289,7 @@ def test_long_values_are_shortened_with_ellipsis(tmp_path: Path) -> None:
     stack["resource"]["google_compute_instance_template"]["tmpl"]["metadata"] = {"startup-script": "x" * 500}
     path.write_text(json.dumps(stack))
     diff = diff_part(review(old, new_dir))
-    row = next(line for line in diff.splitlines() if "startup-script" in line)
+    row = next(line for line in diff.splitlines() if line.startswith("| ") and "startup-script" in line)
     assert "…" in row and "x" * 100 not in row
 
 
@@ -409,6 +419,8 @@ def test_merge_base_script_reviews_working_tree_against_base(tmp_path: Path) -> 
     (repo / "tools").mkdir(parents=True)
     for name in ("review.py", "review-merge-base.sh"):
         (repo / "tools" / name).write_text((REVIEW.parent / name).read_text())
+    shutil.copytree(REVIEW.parents[1] / "constructs_lib", repo / "constructs_lib",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     fixtures = Path(__file__).resolve()
     (repo / "main.py").write_text(
         "import os, sys, pathlib\n"
@@ -429,14 +441,17 @@ def test_merge_base_script_reviews_working_tree_against_base(tmp_path: Path) -> 
 
     env = {k: v for k, v in os.environ.items() if k != "REVIEW_BASE"}
     env["PYTHON"] = sys.executable
+    env["REVIEW_OUTDIRS"] = str(tmp_path / "synths")  # kept for CI's plans and applies
     result = subprocess.run(["bash", str(repo / "tools" / "review-merge-base.sh")], cwd=repo, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "chatter" not in result.stdout
     row = next(line for line in result.stdout.splitlines() if "capacity_scaler" in line)
-    assert "backend[1].capacity_scaler" in row and "`1`" in row and "`0`" in row
+    assert "backend[region-europe-west4].capacity_scaler" in row and "`1`" in row and "`0`" in row
     worktrees = subprocess.run([*git, "worktree", "list"], capture_output=True, text=True, check=True)
     assert len(worktrees.stdout.splitlines()) == 1  # the temporary worktree is gone
+    for side in ("old", "new"):
+        assert (tmp_path / "synths" / side / "stacks" / "global-frontend" / "cdk.tf.json").is_file()
 
 
 # ------------------------------------------------------------------------- the real app
@@ -449,8 +464,168 @@ def test_review_of_a_real_drain(synthesize: Any, default_document: dict[str, Any
     drained = synthesize(drained_document)
     markdown = review(default_synth.outdir, drained.outdir)
     assert "### Stack `global-frontend`: changed" in markdown
-    assert "| `backend[1].capacity_scaler` | `1` | `0` |" in markdown
+    assert "| `google_compute_backend_service.global_backend` | `backend[region-europe-west4].capacity_scaler` | `1` | `0` |" in markdown
     assert "Unchanged stacks: `network`, `region-europe-west4`, `region-us-central1`." in markdown
     nodes, _ = nodes_and_edges(mermaid_part(markdown))
     assert "capacity 0 (drained)" in group_nodes(nodes)["ig_region_europe_west4"]
     assert "capacity 1" in group_nodes(nodes)["ig_region_us_central1"]
+
+
+# ------------------------------------------------------------------------- at any size
+
+
+def many_regions(count: int, **overrides: Any) -> dict[str, dict[str, Any]]:
+    spec = {"machine_type": "g2-standard-24", "min": 1, "max": 3, "capacity": 1, **overrides}
+    return {f"zz-test{index:02d}": dict(spec) for index in range(count)}
+
+
+def assert_fits_with_intact_picture(markdown: str, limit: int = 65536) -> None:
+    assert len(markdown.encode("utf-16-le")) // 2 <= limit
+    fences = [line for line in markdown.splitlines() if line.startswith("```")]
+    assert len(fences) % 2 == 0 and fences[-2:] == ["```mermaid", "```"], "the picture is whole and last"
+    assert markdown.count("<details>") == markdown.count("</details>")
+    assert markdown.startswith("## Synth review") and "**Stacks:**" in markdown
+
+
+@pytest.mark.parametrize("count", [2, 10, 40])
+def test_added_regions_are_told_once_and_the_comment_fits(tmp_path: Path, count: int) -> None:
+    old = make_app(tmp_path / "old", {})
+    new = make_app(tmp_path / "new", many_regions(count))
+    out = review(old, new)
+    assert_fits_with_intact_picture(out)
+    assert f"### +{count} region stacks added like `region-zz-test00`, 10 blocks each" in out
+    groups = group_nodes(nodes_and_edges(mermaid_part(out))[0])
+    assert len(groups) == count
+    assert all("2× nvidia-l4" in text for text in groups.values()), "each region shows its GPU model and count"
+    assert f"| **total serving** | | **0..0** | **{2 * count}..{6 * count}** |" in out
+
+
+@pytest.mark.parametrize("count", [2, 40])
+def test_the_same_change_in_every_region_is_told_once_with_values_folded(tmp_path: Path, count: int) -> None:
+    old = make_app(tmp_path / "old", many_regions(count))
+    new = make_app(tmp_path / "new", many_regions(count, max=5))
+    out = review(old, new)
+    assert_fits_with_intact_picture(out)
+    heading = f"### {count} region stacks changed alike, like `region-zz-test00`, 1 block each"
+    assert heading in out
+    folded_rows = [line for line in out.splitlines() if "`autoscaling_policy.max_replicas` | `3` | `5` |" in line]
+    assert len(folded_rows) == count
+
+
+def test_a_review_too_large_for_one_comment_leaves_detail_out_between_sections(tmp_path: Path) -> None:
+    old = make_app(tmp_path / "old", {})
+    regions = {f"zz-test{i:02d}": {"machine_type": f"g2-standard-{(4, 8, 12, 16)[i % 4]}", "min": 1 + i % 3,
+                                   "max": 9, "capacity": 1} for i in range(40)}
+    new = make_app(tmp_path / "new", regions)
+    result = run_review(old, new, "--limit", "25000")
+    assert result.returncode == 0, result.stderr
+    assert_fits_with_intact_picture(result.stdout, 25000)
+    assert "entry point is left out at this size" in result.stdout
+    assert "shortened or left out to fit one comment" in result.stdout
+    assert "### Stack `global-frontend`: changed\n\n_Detail left out to fit one comment._" in result.stdout
+    assert len(group_nodes(nodes_and_edges(mermaid_part(result.stdout))[0])) == 40
+
+
+# ------------------------------------------------------------------------- call-outs
+
+
+def callout_lines(markdown: str) -> list[str]:
+    section = markdown.split("### Reviewers must not miss", 1)
+    assert len(section) == 2, "no call-outs"
+    return [line for line in section[1].split("\n### ", 1)[0].splitlines() if line.startswith("- ")]
+
+
+def edit(outdir: Path, stack: str, change: Any) -> None:
+    path = outdir / "stacks" / stack / "cdk.tf.json"
+    body = json.loads(path.read_text())
+    change(body)
+    path.write_text(json.dumps(body))
+
+
+def test_state_backend_change_calls_for_migrate_state(tmp_path: Path) -> None:
+    old = make_app(tmp_path / "old")
+    new = make_app(tmp_path / "new")
+    edit(new, "network", lambda b: b.setdefault("terraform", {}).update(
+        {"cloud": {"organization": "acme", "workspaces": {"name": "llm-prod-network"}}}))
+    edit(old, "network", lambda b: b.setdefault("terraform", {}).update(
+        {"backend": {"local": {"path": "../../../terraform-state/network.tfstate"}}}))
+    [line] = callout_lines(review(old, new))
+    assert "`network`" in line and "local → cloud" in line and "terraform init -migrate-state" in line
+
+
+def test_new_instance_template_calls_out_the_rolling_replacement(tmp_path: Path) -> None:
+    old = make_app(tmp_path / "old")
+    new = make_app(tmp_path / "new")
+    edit(new, "region-europe-west4", lambda b: b["resource"]["google_compute_instance_template"]["tmpl"].update(
+        {"machine_type": "g2-standard-12"}))
+    [line] = callout_lines(review(old, new))
+    assert "New instance template" in line and "`region-europe-west4`" in line and "`machine_type`" in line
+    assert "every VM of that region is replaced by a rolling update" in line
+
+
+def test_protected_resources_removed_replaced_or_unprotected_are_called_out(tmp_path: Path) -> None:
+    def protect(body: dict[str, Any]) -> None:
+        body["resource"]["google_compute_network"]["vpc"]["lifecycle"] = {"prevent_destroy": True}
+        body["resource"]["google_compute_firewall"]["hc"]["lifecycle"] = {"prevent_destroy": True}
+
+    old = make_app(tmp_path / "old")
+    edit(old, "network", protect)
+    renamed = make_app(tmp_path / "renamed")
+    edit(renamed, "network", protect)
+    edit(renamed, "network", lambda b: b["resource"]["google_compute_network"]["vpc"].update({"name": "llm-vpc-2"}))
+    edit(renamed, "network", lambda b: b["resource"]["google_compute_firewall"]["hc"].pop("lifecycle"))
+    lines = callout_lines(review(old, renamed))
+    assert any("Protected resource replaced" in l and "google_compute_network.vpc" in l and "`name`" in l for l in lines)
+    assert any("Protection dropped" in l and "google_compute_firewall.hc" in l for l in lines)
+
+    gone = make_app(tmp_path / "gone")
+    edit(gone, "network", protect)
+    edit(gone, "network", lambda b: b["resource"].pop("google_compute_network"))
+    lines = callout_lines(review(old, gone))
+    assert any("Protected resource removed" in l and "google_compute_network.vpc" in l for l in lines)
+    assert not any("firewall" in l for l in lines)
+
+
+def test_capacity_summary_counts_gpus_before_and_after_including_n1(tmp_path: Path) -> None:
+    old = make_app(tmp_path / "old")  # us-central1 a2-highgpu-1g 1..4, europe-west4 g2-standard-8 2..6
+    regions = {
+        "us-central1": {**DEFAULT_REGIONS["us-central1"], "machine_type": "a2-highgpu-2g"},
+        "europe-west4": DEFAULT_REGIONS["europe-west4"],
+        "us-west1": {"machine_type": "n1-standard-8", "min": 1, "max": 2, "capacity": 1},
+    }
+    new = make_app(tmp_path / "new", regions)
+    out = review(old, new)
+    assert "| `region-us-central1` | 1× nvidia-tesla-a100 → 2× nvidia-tesla-a100 | 1..4 | 2..8 |" in out
+    assert "| `region-us-west1` | 1× nvidia-tesla-a100 | — | 1..2 |" in out  # N1: the template's accelerator
+    assert "| **total serving** | | **3..10** | **5..16** |" in out
+    assert "1 region unchanged." in out
+    assert "### Reviewers must not miss" in out  # the new template of us-central1
+
+
+def test_review_of_every_gpu_region_of_the_real_app_fits_one_comment(
+    synthesize: Any, default_document: dict[str, Any], default_synth: Any
+) -> None:
+    """The app's own synth, from 2 regions to every region the catalog offers an L4 or a T4 in
+    (fewer than 40: the fixtures above go to 40): summary, capacity and the picture in one comment."""
+    from constructs_lib import gcp_regions, gpu_catalog
+
+    grown = json.loads(json.dumps(default_document))
+    template = {k: v for k, v in grown["regions"][0].items() if k not in ("region", "zones", "machine_type")}
+    kept = [r["region"] for r in grown["regions"]]
+    t4 = {"machine_type": "n1-standard-8", "accelerator": {"type": "nvidia-tesla-t4", "count": 1}}
+    for region in gcp_regions.ZONES:
+        if region in kept:
+            continue
+        if gpu_catalog.gpu_zones_in(region, "nvidia-l4"):
+            grown["regions"].append({**template, "region": region, "machine_type": "g2-standard-8"})
+        elif gpu_catalog.gpu_zones_in(region, "nvidia-tesla-t4"):
+            grown["regions"].append({**template, "region": region, **t4})
+    count = len(grown["regions"])
+    assert count >= 20
+    markdown = review(default_synth.outdir, synthesize(grown).outdir)
+    assert_fits_with_intact_picture(markdown)
+    assert re.search(r"### \+\d+ region stacks added like `region-", markdown)
+    groups = group_nodes(nodes_and_edges(mermaid_part(markdown))[0])
+    assert len(groups) == count
+    assert all("1× nvidia-l4" in text or "1× nvidia-tesla-t4" in text for text in groups.values())
+    assert f"| **total serving** | | **2..8** | **{count}..{4 * count}** |" in markdown

