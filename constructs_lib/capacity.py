@@ -12,6 +12,7 @@ Pure functions of the validated settings: no files, no cdktf.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -60,7 +61,19 @@ def worst_loss(config: DeploymentConfig) -> RegionLoss | None:
     return min(losses, key=lambda loss: loss.remaining_rps) if losses else None
 
 
-def _rps(value: float) -> str:
+def worst_loss_of(capacity_rps: Mapping[str, float]) -> tuple[str, float] | None:
+    """``(region, what the others take)`` for the region whose loss leaves the least, from per-region
+    capacities (first in order on a tie); None without regions. The PR review reads the
+    capacities from the synthesized JSON, where the deployment file is not at hand."""
+    if not capacity_rps:
+        return None
+    total = sum(capacity_rps.values())
+    lost = min(capacity_rps, key=lambda region: total - capacity_rps[region])
+    return lost, total - capacity_rps[lost]
+
+
+def format_rps(value: float) -> str:
+    """Requests per second as people write them: ``1,234.5``, ``8``."""
     return f"{value:,.1f}".rstrip("0").rstrip(".")
 
 
@@ -72,7 +85,7 @@ def failover_shortfall(config: DeploymentConfig) -> str | None:
     if worst is None or worst.headroom_rps is None or worst.headroom_rps >= 0:
         return None
     return (
-        f"losing {worst.lost_region} leaves {_rps(worst.remaining_rps)} req/s for a peak of "
-        f"{_rps(worst.peak_rps or 0)} ({_rps(-worst.headroom_rps)} req/s short); raise max_replicas, "
+        f"losing {worst.lost_region} leaves {format_rps(worst.remaining_rps)} req/s for a peak of "
+        f"{format_rps(worst.peak_rps or 0)} ({format_rps(-worst.headroom_rps)} req/s short); raise max_replicas, "
         "max_rate_per_instance or capacity_scaler in the other regions, or add a region"
     )

@@ -80,3 +80,12 @@ def test_synth_refuses_the_region_whose_loss_overloads_the_rest() -> None:
         "regions, or add a region"
     )
     assert parse_config(fleet(peak=60, us_central1={"max_replicas": 10}, europe_west4={"max_replicas": 8}), "x")
+
+
+def test_worst_loss_of_per_region_capacities_is_what_the_review_shows() -> None:
+    """The review's N-1 figure from capacities read off the synthesized JSON."""
+    assert capacity.worst_loss_of({}) is None
+    assert capacity.worst_loss_of({"region-a": 32.0}) == ("region-a", 0.0)
+    assert capacity.worst_loss_of({"region-a": 10.0, "region-b": 30.0, "region-c": 20.0}) == ("region-b", 30.0)
+    assert capacity.worst_loss_of({"region-a": 16.0, "region-b": 16.0}) == ("region-a", 16.0)  # first on a tie
+    assert capacity.format_rps(1234.5) == "1,234.5" and capacity.format_rps(8.0) == "8"

@@ -469,6 +469,11 @@ def test_review_of_a_real_drain(synthesize: Any, default_document: dict[str, Any
     nodes, _ = nodes_and_edges(mermaid_part(markdown))
     assert "capacity 0 (drained)" in group_nodes(nodes)["ig_region_europe_west4"]
     assert "capacity 1" in group_nodes(nodes)["ig_region_us_central1"]
+    # 4 VMs x 8 req/s in each region; drained, europe-west4 no longer covers us-central1's loss.
+    assert (
+        "**Failover (N-1), at full scale-out:** before: losing `region-us-central1` leaves 32 req/s; "
+        "after: losing `region-us-central1` leaves 0 req/s."
+    ) in markdown
 
 
 # ------------------------------------------------------------------------- at any size

@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository r
 from deepdiff import DeepDiff  # noqa: E402
 from deepdiff.helper import notpresent  # noqa: E402
 
+from constructs_lib.capacity import format_rps, worst_loss_of  # noqa: E402
 from constructs_lib.gpu_catalog import machine_gpus  # noqa: E402
 from constructs_lib.validation.gcp_vocabulary import INSTANCE_GROUP_MANAGERS, INSTANCE_TEMPLATES  # noqa: E402
 from constructs_lib.validation.terraform_json import (  # noqa: E402
@@ -723,13 +724,42 @@ def _total(caps: dict[str, RegionCapacity]) -> str:
     return f"{fmt_number(sum(lows))}..{fmt_number(sum(highs))}"  # type: ignore[arg-type]
 
 
-def failover_headroom(after: dict[str, RegionCapacity]) -> str | None:
-    """The N-1 line of the capacity summary: can the other regions absorb the largest region's loss?
+def request_capacity(synth: Synth) -> dict[str, float]:
+    """Requests per second each region takes at full scale-out, as the global load balancer counts it:
+    the autoscaler's maximum VMs x ``max_rate_per_instance`` x ``capacity_scaler`` (drained: 0)."""
+    global_stack = synth.stacks.get(GLOBAL_STACK)
+    if global_stack is None:
+        return {}
+    regions = capacities(synth)
+    out: dict[str, float] = {}
+    for backend in global_backends(global_stack, synth.stacks):
+        region = regions.get(backend.stack or "")
+        rate, scaler = number(backend.max_rate_per_instance), number(backend.capacity)
+        if region is None or region.max_vms is None or rate is None:
+            continue
+        out[region.stack] = out.get(region.stack, 0.0) + region.max_vms * rate * (1.0 if scaler is None else scaler)
+    return out
 
-    Placeholder for the GPU catalog's failover check (helper #12); the lead wires it
-    at merge. None: the line is not shown.
-    """
-    return None
+
+def _failover_text(synth: Synth) -> str:
+    capacity = request_capacity(synth)
+    worst = worst_loss_of(capacity)
+    if worst is None:
+        return "no serving region"
+    lost, remaining = worst
+    if len(capacity) == 1:
+        return f"one region ({code(lost)}): its loss leaves nothing"
+    return f"losing {code(lost)} leaves {format_rps(remaining)} req/s"
+
+
+def failover_headroom(c: Comparison) -> str | None:
+    """The N-1 line of the capacity summary: what the fleet still takes after losing its largest region,
+    before and after the change (synth refuses a fleet below ``frontend.peak_requests_per_second``).
+    None when the change moves neither figure."""
+    before, after = _failover_text(c.old), _failover_text(c.new)
+    if before == after:
+        return None
+    return f"**Failover (N-1), at full scale-out:** before: {before}; after: {after}."
 
 
 def capacity_summary(c: Comparison) -> list[str]:
@@ -755,7 +785,7 @@ def capacity_summary(c: Comparison) -> list[str]:
     lines.append("")
     if same:
         lines += [f"{plural(same, 'region')} unchanged.", ""]
-    if (headroom := failover_headroom(after)) is not None:
+    if (headroom := failover_headroom(c)) is not None:
         lines += [headroom, ""]
     return lines
 
@@ -804,6 +834,7 @@ class BackendEntry:
     group: str
     capacity: Any
     balancing_mode: Any
+    max_rate_per_instance: Any
 
 
 def global_backends(stack: dict[str, Any], stack_names: Iterable[str]) -> list[BackendEntry]:
@@ -825,7 +856,14 @@ def global_backends(stack: dict[str, Any], stack_names: Iterable[str]) -> list[B
                 rid = match.group(1)
                 target = rid if rid in names else loose.get(_norm(rid))
             entries.append(
-                BackendEntry(service.name, target, group, backend.get("capacity_scaler"), backend.get("balancing_mode"))
+                BackendEntry(
+                    service.name,
+                    target,
+                    group,
+                    backend.get("capacity_scaler"),
+                    backend.get("balancing_mode"),
+                    backend.get("max_rate_per_instance"),
+                )
             )
     return entries
 
