@@ -13,8 +13,10 @@ export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
 export PIPENV_IGNORE_VIRTUALENVS := 1
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
+# The pinned Node 22 LTS (package.json) runs the cdktf CLI and the jsii kernel.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+CDKTF := node_modules/.bin/cdktf
 
 .PHONY: help install synth test unit scan bench review deploy diff tfc-bootstrap clean
 
@@ -40,7 +42,7 @@ $(CHECKOV_DIR)/.venv/.synced: $(CHECKOV_DIR)/Pipfile.lock .venv/.synced
 	@touch $@
 
 synth: .venv/.synced node_modules/.synced ## Synthesize $DEPLOYMENT_CONFIG (default config/default.yaml) into cdktf.out with the pinned cdktf CLI
-	npx --no-install cdktf synth
+	@$(CDKTF) synth
 
 test: install ## Run the whole test suite and the security scan (what CI runs)
 	$(VENV_PYTHON) -m pytest
@@ -64,13 +66,14 @@ review: .venv/.synced ## Summarize what this branch changes in the synthesized J
 	@bash tools/review-merge-base.sh
 
 diff: .venv/.synced node_modules/.synced ## terraform plan of one stack: make diff STACK=region-us-central1
-	npx --no-install cdktf diff $(STACK)
+	$(CDKTF) diff $(STACK)
 
 deploy: .venv/.synced node_modules/.synced ## Deploy every stack in dependency order (network, regions, global-frontend)
-	npx --no-install cdktf deploy '*'
+	$(CDKTF) deploy '*'
 
 tfc-bootstrap: .venv/.synced ## Synthesize the Terraform Cloud workspaces for a tfc deployment into cdktf.out.bootstrap
 	CDKTF_OUTDIR=cdktf.out.bootstrap $(VENV_PYTHON) tfc_bootstrap.py
 
 clean: ## Remove synthesized output and caches (keeps state files)
 	rm -rf cdktf.out cdktf.out.bootstrap .cdktf.out.staging .cdktf.out.bootstrap.staging .pytest_cache
+	rm -f .cdktf.out.lock .cdktf.out.bootstrap.lock

@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Synthesize the deployment file into Terraform JSON: `python main.py` or `cdktf synth`.
 
-The deployment file is validated before cdktf is imported, and the stacks are
-synthesized into a fresh directory that replaces the output directory only on
-success: a bad input prints one ``error:`` line and leaves the last good output
-exactly as it was.
+The deployment file and the environment are checked before cdktf is imported,
+and the stacks are synthesized into a staging directory that is swapped in as
+the output directory only on success: any failure, Ctrl-C included, prints one
+``error:`` line and leaves the last good output exactly as it was.
 """
 
 from __future__ import annotations
@@ -12,23 +12,31 @@ from __future__ import annotations
 import os
 import sys
 
-from constructs_lib import provider_import
+from constructs_lib import provider_import, run_environment
 from constructs_lib.config import ConfigError, config_path, load_config, output_directory
-from constructs_lib.output_directory import replace_on_success
+from constructs_lib.output_directory import OutputDirectoryError, replace_on_success
+
+RUN_BY_CDKTF_CLI = "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS" in os.environ
+"""The cdktf CLI sets this when it runs the app (and removes stale stack folders itself)."""
 
 
 def main() -> int:
     source = outdir = ""
     try:
+        run_environment.handle_signals()
         source = config_path(os.environ)
         outdir = output_directory(os.environ)
         config = load_config(source)
+        run_environment.prepare(os.environ)
         provider_import.install()  # load only the provider resources the stacks use
         from stacks.app import build_app  # heavy: loads cdktf and the provider
 
-        with replace_on_success(outdir) as staging:
+        with replace_on_success(outdir, keep_removed_stacks=RUN_BY_CDKTF_CLI) as staging:
             build_app(config, outdir=staging).synth()
-    except ConfigError as error:
+    except run_environment.Interrupted as interruption:
+        print(f"error: interrupted ({interruption}); {outdir or 'the output'} is unchanged", file=sys.stderr)
+        return interruption.exit_status
+    except (ConfigError, OutputDirectoryError) as error:
         print(error, file=sys.stderr)
         return 1
     except OSError as error:
@@ -38,8 +46,10 @@ def main() -> int:
         from constructs_lib.validation import violations_from_error
 
         violations = violations_from_error(error)
-        if violations is None:
-            raise
+        if violations is None:  # e.g. a full disk while jsii writes: its first line is the cause
+            cause = (str(error).strip().splitlines() or ["unknown error"])[0][:300]
+            print(f"error: {outdir}: synthesis failed: {cause}", file=sys.stderr)
+            return 1
         for violation in violations:
             print(f"error: {source}: {violation}", file=sys.stderr)
         return 1

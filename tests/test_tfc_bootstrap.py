@@ -79,5 +79,5 @@ def test_bootstrap_refuses_other_backends(tmp_path: Path) -> None:
         [sys.executable, "tfc_bootstrap.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 1
-    assert result.stderr.strip() == "error: config/default.yaml: state.backend: is 'local'; the bootstrap is for tfc"
+    assert result.stderr.strip() == "error: config/default.yaml: state.backend: is 'local'; the bootstrap is for tfc (set DEPLOYMENT_CONFIG to the tfc file)"
     assert not (tmp_path / "out").exists()
