@@ -35,7 +35,7 @@ def main() -> int:
             build_app(config, outdir=staging).synth()
     except run_environment.Interrupted as interruption:
         print(f"error: interrupted ({interruption}); {outdir or 'the output'} is unchanged", file=sys.stderr)
-        return interruption.exit_status
+        run_environment.exit_now(interruption.exit_status)
     except (ConfigError, OutputDirectoryError) as error:
         print(error, file=sys.stderr)
         return 1
