@@ -81,3 +81,19 @@ def test_bootstrap_refuses_other_backends(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip() == "error: config/default.yaml: state.backend: is 'local'; the bootstrap is for tfc (set DEPLOYMENT_CONFIG to the tfc file)"
     assert not (tmp_path / "out").exists()
+
+
+def test_bootstrap_into_an_unwritable_output_directory_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = {
+        **os.environ,
+        "DEPLOYMENT_CONFIG": "config/examples/tfc.yaml",
+        "CDKTF_OUTDIR": str(blocker / "cdktf.out.bootstrap"),
+    }
+    result = subprocess.run(
+        [sys.executable, "tfc_bootstrap.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"error: {blocker}"), result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
