@@ -23,9 +23,10 @@ CDKTF := node_modules/.bin/cdktf
 help: ## List the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-install: .venv/.synced node_modules/.synced $(CHECKOV_DIR)/.venv/.synced ## Install pipenv, the locked Python packages, the pinned cdktf CLI and checkov
+install: node_modules/.synced .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Install pipenv, the locked Python packages, the pinned cdktf CLI and checkov
 
-.venv/.synced: Pipfile.lock
+# Order-only on node_modules: warming jsii's cache below runs the pinned Node.
+.venv/.synced: Pipfile.lock | node_modules/.synced
 	@$(PIPENV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
 	$(PIPENV) sync --dev
 	@# cdktf.json runs the app with python -O: give it its bytecode, and let jsii index the provider once.
