@@ -430,51 +430,56 @@ def _check_shape(text: str) -> None:
     name, so a small file that expands to millions of values is refused here,
     before PyYAML builds it. An alias inside the collection it names is refused too.
     """
-    sizes: dict[str, int] = {}
+    sizes: dict[str, int] = {}  # values each anchor stands for, expanded
     open_anchors: list[str | None] = []
-    counts: list[int] = []  # values so far in each open collection (expanded)
-    items: list[int] = []  # direct entries of each open collection
+    counts: list[int] = []  # values so far in each open collection, expanded
+    entries: list[int] = []  # events directly inside each open collection
+    limits: list[int] = []  # a mapping entry is two events (key and value)
     total = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         line = event.start_mark.line + 1
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            anchor, size = open_anchors.pop(), counts.pop()
+            entries.pop()
+            limits.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+            if counts:
+                counts[-1] += size
+            continue
+        if not isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent, yaml.ScalarEvent, yaml.AliasEvent)):
+            continue
+        if entries:
+            entries[-1] += 1
+            if entries[-1] > limits[-1]:
+                raise _ShapeError(line, f"too large: a list or mapping with more than {MAX_ITEMS} entries")
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             if len(counts) >= MAX_DEPTH:
                 raise _ShapeError(line, f"too deep: nested more than {MAX_DEPTH} levels")
-            if items:
-                items[-1] += 1
             open_anchors.append(event.anchor)
             counts.append(1)
-            items.append(0)
-            size = None
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            anchor, size = open_anchors.pop(), counts.pop()
-            items.pop()
-            if anchor is not None:
-                sizes[anchor] = size
+            entries.append(0)
+            limits.append(MAX_ITEMS * (2 if isinstance(event, yaml.MappingStartEvent) else 1))
+            size = 1
         elif isinstance(event, yaml.ScalarEvent):
             if len(event.value) > MAX_SCALAR_CHARS:
                 raise _ShapeError(line, f"too long: a value of {len(event.value)} characters; at most {MAX_SCALAR_CHARS}")
-            if items:
-                items[-1] += 1
             size = 1
             if event.anchor is not None:
                 sizes[event.anchor] = 1
-        elif isinstance(event, yaml.AliasEvent):
-            if event.anchor in open_anchors:
-                raise _ShapeError(line, f"alias *{event.anchor} is inside the collection it names (a cycle); it cannot be read as plain data")
-            if items:
-                items[-1] += 1
-            size = sizes.get(event.anchor, 1)
+            if counts:
+                counts[-1] += 1
         else:
-            continue
-        if items and items[-1] > MAX_ITEMS * 2:  # a mapping entry is two events
-            raise _ShapeError(line, f"too large: a list or mapping with more than {MAX_ITEMS} entries")
-        if size is not None:
-            total += size
+            if event.anchor in open_anchors:
+                raise _ShapeError(
+                    line, f"alias *{event.anchor} is inside the collection it names (a cycle); it cannot be read as plain data"
+                )
+            size = sizes.get(event.anchor, 1)
             if counts:
                 counts[-1] += size
-            if total > MAX_VALUES:
-                raise _ShapeError(line, f"too large: aliases and merge keys expand to more than {MAX_VALUES} values")
+        total += size
+        if total > MAX_VALUES:
+            raise _ShapeError(line, f"too large: aliases and merge keys expand to more than {MAX_VALUES} values")
 
 
 class _ShapeError(Exception):

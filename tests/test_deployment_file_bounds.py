@@ -75,6 +75,14 @@ def test_merge_key_bomb_is_refused(tmp_path: Path) -> None:
     assert "expand to more than" in refusal(write(tmp_path, "\n".join(lines) + "\n"))
 
 
+def test_a_file_with_every_region_stays_well_within_the_bounds(tmp_path: Path) -> None:
+    from constructs_lib import gcp_regions
+    from constructs_lib.config import _check_shape
+
+    region = "  - {region: %s, machine_type: g2-standard-8, min_replicas: 1, max_replicas: 4, capacity_scaler: 1.0}\n"
+    _check_shape(DEFAULT_TEXT.split("regions:")[0] + "regions:\n" + "".join(region % r for r in gcp_regions.ZONES))
+
+
 def test_deep_nesting_is_one_line(tmp_path: Path) -> None:
     line = refusal(write(tmp_path, "a: " + "[" * 5000 + "]" * 5000 + "\n"))
     assert "too deep: nested more than" in line
@@ -102,6 +110,10 @@ def test_oversized_file_is_refused_unread(tmp_path: Path) -> None:
 def test_long_list_is_refused_with_a_short_line(tmp_path: Path) -> None:
     path = write(tmp_path, DEFAULT_TEXT + "\nextra: [" + ", ".join(["1"] * 200_000) + "]\n")
     assert "more than 1000 entries" in refusal(path)
+    just_over = write(tmp_path, DEFAULT_TEXT + "\nextra: [" + ", ".join(["1"] * 1001) + "]\n")
+    assert "more than 1000 entries" in refusal(just_over)
+    mapping = write(tmp_path, DEFAULT_TEXT + "\nextra: {" + ", ".join(f"k{i}: 1" for i in range(1001)) + "}\n")
+    assert "more than 1000 entries" in refusal(mapping)
 
 
 @pytest.mark.parametrize(
