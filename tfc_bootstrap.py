@@ -34,7 +34,7 @@ def main() -> int:
         with replace_on_success(outdir) as staging:
             build_bootstrap_app(config, outdir=staging).synth()
     except run_environment.Interrupted as interruption:
-        print(f"error: interrupted ({interruption}); {outdir or 'the output'} is unchanged", file=sys.stderr)
+        print(f"error: interrupted ({interruption}); {outdir or 'the output'} holds the last complete synth", file=sys.stderr)
         run_environment.exit_now(interruption.exit_status)
     except (ConfigError, OutputDirectoryError) as error:
         print(error, file=sys.stderr)

@@ -254,6 +254,6 @@ def test_interrupt_mid_synth_is_one_line_and_keeps_the_earlier_synth(
     code = process.wait(timeout=60)
     stderr = process.stderr.read()
     assert code == status, stderr
-    assert stderr.strip().splitlines() == [f"error: interrupted ({signum.name}); {earlier} is unchanged"], stderr
+    assert stderr.strip().splitlines() == [f"error: interrupted ({signum.name}); {earlier} holds the last complete synth"], stderr
     assert tree_digest(earlier) == before
     assert not staging.exists()
