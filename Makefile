@@ -48,7 +48,6 @@ synth: .venv/.synced node_modules/.synced ## Synthesize $DEPLOYMENT_CONFIG (defa
 	@$(VENV_PYTHON) -O main.py
 	@echo "synthesized $${DEPLOYMENT_CONFIG:-config/default.yaml} into $${CDKTF_OUTDIR:-cdktf.out}"
 
-
 test: install ## Run the whole test suite and the security scan (what CI runs)
 	$(VENV_PYTHON) -m pytest
 	$(MAKE) --no-print-directory scan
