@@ -31,6 +31,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,16 +69,17 @@ def replace_on_success(
     with _locked(parent / f".{target.name}.lock", outdir, lock_wait_seconds):
         previous = _earlier_synth(target, outdir)
         staging = parent / f".{target.name}.staging"
-        _remove(staging)  # a leftover of a killed run; we hold the lock
-        staging.mkdir()
         try:
+            _remove(staging)  # a leftover of a killed run; we hold the lock
+            staging.mkdir()
             yield str(staging)
             new_stacks = set(_read_manifest(staging / MANIFEST)["stacks"])
             if previous is not None:
                 _carry_over(target, staging, previous, new_stacks, keep_removed_stacks)
             _swap(staging, target, exists=previous is not None or target.exists())
         finally:
-            _remove(staging)  # after the swap: the previous synth
+            with _signals_deferred():  # Ctrl-C now would leave the staging directory behind
+                _remove(staging)  # after the swap: the previous synth
 
 
 @contextmanager
@@ -100,6 +102,17 @@ def _locked(lock_file: Path, outdir: str, wait_seconds: float) -> Iterator[None]
         yield
     finally:
         os.close(descriptor)  # releases the lock; the lock file stays (removing it would race)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block is done; they are delivered right after."""
+    deferred = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, deferred)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _read_manifest(path: Path) -> dict:
