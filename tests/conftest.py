@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
-from constructs_lib import provider_import
+from constructs_lib import provider_import, run_environment
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+run_environment.prepare(os.environ)  # the pinned Node 22 LTS runs the jsii kernel, as in main.py
 provider_import.install()
 
 REPO = Path(__file__).resolve().parent.parent

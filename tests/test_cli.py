@@ -1,35 +1,89 @@
-"""The pinned cdktf CLI (`npx cdktf synth`) runs the app as users and Terraform Cloud runs it."""
+"""The pinned cdktf CLI (`npx cdktf synth`) as users run it: config switches and the region runbooks.
+
+Every step goes through the CLI into one output directory, as a user's
+`cdktf.out` lives on between commands, and is followed by a check that the
+manifest and the stack folders agree. The CLI removes the stack folders it saw
+before a synth that the new manifest no longer lists; the app must leave them
+for it (it fails with ENOENT otherwise).
+"""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from tests.conftest import REPO
+from tests.conftest import DEFAULT_CONFIG, REPO, THREE_REGIONS_CONFIG, load_yaml
 
 CLI = REPO / "node_modules" / ".bin" / "cdktf"
+pytestmark = pytest.mark.skipif(
+    not CLI.exists(), reason="the pinned cdktf CLI is not installed: run `make install` (make test does)"
+)
 
 
-@pytest.mark.skipif(not CLI.exists(), reason="the pinned cdktf CLI is not installed: run `make install` (make test does)")
-def test_cdktf_synth_writes_every_stack_and_the_dependency_order(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("DEPLOYMENT_CONFIG", "CDKTF_OUTDIR")}
-    env.update(CI="1", CHECKPOINT_DISABLE="1", DEPLOYMENT_CONFIG="config/examples/three-regions.yaml")
-    outdir = tmp_path / "cdktf.out"
-    result = subprocess.run(
+def cli_environment(**overrides: str) -> dict[str, str]:
+    """The environment the Makefile gives the CLI: the pinned Node first on PATH, no update check."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DEPLOYMENT_CONFIG", "CDKTF_OUTDIR", "JSII_NODE")}
+    env["PATH"] = f"{REPO / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
+    env.update(CHECKPOINT_DISABLE="1", CI="1")
+    config_file = env.get("TF_CLI_CONFIG_FILE")
+    if config_file and not Path(config_file).exists():
+        # A machine setting naming a missing Terraform CLI config makes terraform warn (and the
+        # CDKTF CLI log that as [ERROR]) on every call; it is not this project's output.
+        del env["TF_CLI_CONFIG_FILE"]
+    env.update(overrides)
+    return env
+
+
+def cdktf_synth(config: Path, outdir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [str(CLI), "synth", "--output", str(outdir)],
         cwd=REPO,
-        env=env,
+        env=cli_environment(DEPLOYMENT_CONFIG=str(config)),
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def assert_clean_success(result: subprocess.CompletedProcess[str]) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "[ERROR]" not in output and "end-of-life" not in output.lower() and "Traceback" not in output, output
+
+
+def stacks_on_disk(outdir: Path) -> dict[str, Any]:
+    """The manifest's stacks, after checking that they and the stack folders agree."""
     manifest = json.loads((outdir / "manifest.json").read_text())
     stacks = manifest["stacks"]
+    assert {path.name for path in (outdir / "stacks").iterdir()} == set(stacks)
+    for name, stack in stacks.items():
+        assert (outdir / stack["synthesizedStackPath"]).is_file(), name
+    return stacks
+
+
+def write_config(path: Path, document: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def test_config_switch_and_the_decommission_runbook_through_the_cli(tmp_path: Path) -> None:
+    outdir = tmp_path / "cdktf.out"
+
+    assert_clean_success(cdktf_synth(DEFAULT_CONFIG, outdir))
+    assert set(stacks_on_disk(outdir)) == {"network", "region-us-central1", "region-europe-west4", "global-frontend"}
+    (outdir / "stacks" / "network" / ".terraform").mkdir()  # as `cdktf deploy` leaves it
+    (outdir / "stacks" / "network" / ".terraform" / "marker").write_text("init")
+
+    # Switching files adds two regions and removes one (us-central1).
+    assert_clean_success(cdktf_synth(THREE_REGIONS_CONFIG, outdir))
+    stacks = stacks_on_disk(outdir)
     assert set(stacks) == {
         "network",
         "region-us-east4",
@@ -42,5 +96,25 @@ def test_cdktf_synth_writes_every_stack_and_the_dependency_order(tmp_path: Path)
         "region-europe-west4",
         "region-us-east4",
     ]
-    for name, stack in stacks.items():
-        assert (outdir / stack["synthesizedStackPath"]).is_file(), name
+    assert (outdir / "stacks" / "network" / ".terraform" / "marker").read_text() == "init"
+
+    # The README's decommission runbook for asia-southeast1, each step through the CLI.
+    document = load_yaml(THREE_REGIONS_CONFIG)
+    position = [r["region"] for r in document["regions"]].index("asia-southeast1")
+    drained = copy.deepcopy(document)
+    drained["regions"][position]["capacity_scaler"] = 0
+    assert_clean_success(cdktf_synth(write_config(tmp_path / "1-drain.yaml", drained), outdir))
+    assert "region-asia-southeast1" in stacks_on_disk(outdir)["global-frontend"]["dependencies"]
+
+    marked = copy.deepcopy(drained)
+    marked["regions"][position]["decommission"] = True
+    assert_clean_success(cdktf_synth(write_config(tmp_path / "2-decommission.yaml", marked), outdir))
+    stacks = stacks_on_disk(outdir)
+    assert "region-asia-southeast1" in stacks  # still synthesized, to be destroyed (step 3, needs the cloud)
+    assert "region-asia-southeast1" not in stacks["global-frontend"]["dependencies"]
+
+    removed = copy.deepcopy(marked)
+    del removed["regions"][position]
+    assert_clean_success(cdktf_synth(write_config(tmp_path / "4-remove.yaml", removed), outdir))
+    assert set(stacks_on_disk(outdir)) == {"network", "region-us-east4", "region-europe-west4", "global-frontend"}
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith(".")) == [".cdktf.out.lock"]

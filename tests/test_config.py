@@ -157,7 +157,7 @@ def test_invalid_document_names_field_and_rule(change: Callable[[dict[str, Any]]
     [
         pytest.param("? [a, b]\n: x\n", "deploy.yaml: line 1", "is not a plain string", id="complex-key"),
         pytest.param("2024-01-01: x\n", "deploy.yaml: line 1", "is not a plain string", id="date-key"),
-        pytest.param("regions: &r [*r]\n", "deploy.yaml: (top level)", "cannot be read as plain data", id="self-alias"),
+        pytest.param("regions: &r [*r]\n", "deploy.yaml: line 1", "cannot be read as plain data", id="self-alias"),
         pytest.param("", "deploy.yaml", "the file is empty", id="empty"),
         pytest.param("- a\n- b\n", "deploy.yaml", "the file is a list", id="list"),
         pytest.param("name: llm\n  bad: indent\n", "deploy.yaml: line 2", "invalid YAML", id="syntax-error"),

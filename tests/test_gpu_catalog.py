@@ -194,7 +194,7 @@ REFUSED = [
     ),
     pytest.param(
         first_region(max_rate_per_instance=0),
-        "regions[0].max_rate_per_instance: Input should be greater than 0",
+        "regions[0].max_rate_per_instance: must be greater than 0",
         id="zero-rate",
     ),
     pytest.param(

@@ -24,7 +24,6 @@ ENV_VAR = "LLM_FAST_PROVIDER_IMPORT"
 def clean_env(**overrides: str) -> dict[str, str]:
     """This process's environment without anything our own install() may have added."""
     env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, "NODE_OPTIONS", "DEPLOYMENT_CONFIG", "CDKTF_OUTDIR")}
-    env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     env.update(overrides)
     return env
 

@@ -185,7 +185,7 @@ def test_bootstrap_refuses_other_backends(tmp_path: Path) -> None:
         [sys.executable, "tfc_bootstrap.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 1
-    assert result.stderr.strip() == "error: config/default.yaml: state.backend: is 'local'; the bootstrap is for tfc"
+    assert result.stderr.strip() == "error: config/default.yaml: state.backend: is 'local'; the bootstrap is for tfc (set DEPLOYMENT_CONFIG to the tfc file)"
     assert not (tmp_path / "out").exists()
 
 
@@ -205,3 +205,19 @@ def test_tfc_settings_are_refused_in_one_line(key: str, value: Any, message: str
     with pytest.raises(ConfigError) as error:
         parse_config(document, "tfc.yaml")
     assert str(error.value).startswith(f"error: tfc.yaml: {message}")
+
+
+def test_bootstrap_into_an_unwritable_output_directory_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = {
+        **os.environ,
+        "DEPLOYMENT_CONFIG": "config/examples/tfc.yaml",
+        "CDKTF_OUTDIR": str(blocker / "cdktf.out.bootstrap"),
+    }
+    result = subprocess.run(
+        [sys.executable, "tfc_bootstrap.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"error: {blocker}"), result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
