@@ -60,8 +60,8 @@ MUTATIONS = (
     Mutation(
         "max-rate-hard-coded",
         "constructs_lib/backend_service.py",
-        "\"max_rate_per_instance\": max_rate_per_instance,",
-        "\"max_rate_per_instance\": 8.0,",
+        '"max_rate_per_instance": max_rate_per_instance,',
+        '"max_rate_per_instance": 8.0,',
         (EVERY_OPTION,),
     ),
     Mutation(
