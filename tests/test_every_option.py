@@ -97,10 +97,12 @@ def _state_backend(s: Synth) -> None:
 def _server_image_and_model(s: Synth) -> None:
     description = res(s, ASIA, TEMPLATE)["description"]
     assert description == "LLM inference server (registry.example.com/vllm-openai:v0.11.1, meta-llama/Llama-3.1-8B-Instruct)"
-    assert (
-        "registry.example.com/vllm-openai:v0.11.1 --model /models/meta-llama/Llama-3.1-8B-Instruct "
-        "--served-model-name meta-llama/Llama-3.1-8B-Instruct"
-    ) in startup(s, ASIA)
+    assert "registry.example.com/vllm-openai:v0.11.1 --model meta-llama/Llama-3.1-8B-Instruct" in startup(s, ASIA)
+
+
+def _model_revision(s: Synth) -> None:
+    for stack in (EAST, ASIA):
+        assert "--model meta-llama/Llama-3.1-8B-Instruct --revision 0e9e39f249a16976918f6564b8830bc894c89659 " in startup(s, stack)
 
 
 def _server_port(s: Synth) -> None:
@@ -166,14 +168,6 @@ def _hf_token_secret(s: Synth) -> None:
     }
     script = startup(s, ASIA)
     assert "read_secret every-hf-token" in script and "printf 'HF_TOKEN=%s\\n' \"$value\"" in script
-
-
-def _weights_bucket(s: Synth) -> None:
-    grant = s.resource("network", "google_storage_bucket_iam_member", "inference_reads_weights")
-    assert (grant["bucket"], grant["role"]) == ("acme-every-weights", "roles/storage.objectViewer")
-    script = startup(s, EAST)
-    assert "gcloud storage rsync --recursive gs://acme-every-weights/meta-llama/Llama-3.1-8B-Instruct" in script
-    assert "--volume /mnt/stateful_partition/model-weights:/models:ro" in script
 
 
 def _gpu_driver_version(s: Synth) -> None:
@@ -430,7 +424,7 @@ EFFECTS: dict[str, Check] = {
     "server.model_load_seconds": _server_model_load_seconds,
     "server.env": _server_env,
     "server.hf_token_secret": _hf_token_secret,
-    "server.weights_bucket": _weights_bucket,
+    "server.model_revision": _model_revision,
     "server.gpu_driver_version": _gpu_driver_version,
     "auth.type": _auth_type,
     "auth.secret": _auth_secret,
@@ -488,9 +482,10 @@ EFFECTS: dict[str, Check] = {
 }
 
 COVERED_ELSEWHERE = {
-    "server.model_revision": (
-        "tests/test_startup_script.py::test_server_runs_the_pinned_model_and_image (--revision; "
-        "excludes server.weights_bucket, which this file sets)"
+    "server.weights_bucket": (
+        "tests/test_auth.py::test_gated_model_token_and_weights_bucket_are_granted_on_those_resources_only "
+        "(the bucket grant in the JSON), tests/test_startup_script.py::test_server_runs_the_pinned_model_and_image "
+        "(the copy and mount); it excludes server.model_revision, which this file sets"
     ),
     "state.directory": "tests/test_state_backends.py (local backend)",
     **{f"state.{key}": "tests/test_state_backends.py, tests/test_tfc_bootstrap.py (tfc backend)" for key in (
