@@ -165,6 +165,13 @@ MUTATIONS = (
     ),
     # Security and operations (#13): secrets, edge protection, drivers, alerts
     Mutation(
+        "model-revision-dropped",
+        "constructs_lib/serving_pool.py",
+        'revision = ("--revision", server.model_revision) if server.model_revision is not None else ()',
+        "revision = ()",
+        (EVERY_OPTION,),
+    ),
+    Mutation(
         "api-key-secret-not-granted",
         "constructs_lib/config.py",
         "ids = [self.auth.secret] if isinstance(self.auth, ApiKeyAuth) else []",
