@@ -488,6 +488,7 @@ COVERED_ELSEWHERE = {
         "(the copy and mount); it excludes server.model_revision, which this file sets"
     ),
     "state.directory": "tests/test_state_backends.py (local backend)",
+    "state.create_project": "tests/test_tfc_bootstrap.py::test_an_existing_project_is_used_by_name (key of #11)",
     **{f"state.{key}": "tests/test_state_backends.py, tests/test_tfc_bootstrap.py (tfc backend)" for key in (
         "organization", "workspace_prefix", "hostname", "project", "vcs.identifier", "vcs.oauth_token_id", "vcs.branch",
     )},
