@@ -387,7 +387,9 @@ _DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
 
 ReservationName = Annotated[
     str,
-    StringConstraints(pattern=r"^(projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/reservations/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"),
+    StringConstraints(
+        pattern=r"^(projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/reservations/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+    ),
 ]
 """A specific reservation: its name, or ``projects/<owner>/reservations/<name>`` when shared."""
 

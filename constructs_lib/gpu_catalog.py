@@ -212,9 +212,9 @@ def check_machine(machine_type: str, accelerator: tuple[str, int] | None) -> Non
         raise ValueError(f"machine_type: {machine_type} is not {kind}; {_series_label(family)}: {shorthand(known)}")
     if family != "n1":
         if accelerator is not None:
-            gpu, count = machine_gpus(machine_type) or ("", 0)
+            bundled, bundled_count = machine_gpus(machine_type) or ("", 0)
             raise ValueError(
-                f"accelerator: {machine_type} comes with {count} x {gpu}; remove accelerator "
+                f"accelerator: {machine_type} comes with {bundled_count} x {bundled}; remove accelerator "
                 "(only N1 machine types take one)"
             )
         return
@@ -248,7 +248,11 @@ def check_provisioning(machine_type: str, provisioning: str) -> None:
     if provisioning in allowed:
         return
     usable = [model for model in allowed if model in SUPPORTED_PROVISIONING]
-    note = " (flex_start cannot be expressed for a managed instance group here; see README)" if "flex_start" in allowed else ""
+    note = (
+        " (flex_start cannot be expressed for a managed instance group here; see README)"
+        if "flex_start" in allowed
+        else ""
+    )
     spec = catalog().machines.get(machine_type)
     alternatives = ""
     if spec is not None and provisioning in SUPPORTED_PROVISIONING:

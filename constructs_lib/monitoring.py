@@ -138,7 +138,9 @@ class RegionAlerts(Construct):
                         duration="900s",
                         aggregations=[
                             MonitoringAlertPolicyConditionsConditionThresholdAggregations(
-                                alignment_period=WINDOW, per_series_aligner="ALIGN_MIN", cross_series_reducer="REDUCE_SUM"
+                                alignment_period=WINDOW,
+                                per_series_aligner="ALIGN_MIN",
+                                cross_series_reducer="REDUCE_SUM",
                             )
                         ],
                     ),
@@ -187,7 +189,9 @@ class RegionAlerts(Construct):
                     duration="600s",
                     aggregations=[
                         MonitoringAlertPolicyConditionsConditionThresholdAggregations(
-                            alignment_period=WINDOW, per_series_aligner="ALIGN_DELTA", cross_series_reducer="REDUCE_PERCENTILE_95"
+                            alignment_period=WINDOW,
+                            per_series_aligner="ALIGN_DELTA",
+                            cross_series_reducer="REDUCE_PERCENTILE_95",
                         )
                     ],
                 ),
@@ -291,7 +295,9 @@ def dashboard_json(name_prefix: str) -> str:
     by_scope = "resource.label.backend_scope"
     by_pool = f"metadata.user_labels.{POOL_LABEL}"
     charts = [
-        _chart("Requests/s per region", f'metric.type="{LB_REQUESTS}" AND {url_map}', "ALIGN_RATE", "REDUCE_SUM", by_scope),
+        _chart(
+            "Requests/s per region", f'metric.type="{LB_REQUESTS}" AND {url_map}', "ALIGN_RATE", "REDUCE_SUM", by_scope
+        ),
         _chart(
             "5xx responses/s per region",
             f'metric.type="{LB_REQUESTS}" AND {url_map} AND metric.label.response_code_class="500"',
@@ -306,8 +312,20 @@ def dashboard_json(name_prefix: str) -> str:
             "REDUCE_PERCENTILE_95",
             by_scope,
         ),
-        _chart("Running requests per region", f'metric.type="{REQUESTS_RUNNING_METRIC}" AND {fleet}', "ALIGN_MEAN", "REDUCE_SUM", by_pool),
-        _chart("GPU utilization per region (%)", f'metric.type="{GPU_UTILIZATION_METRIC}" AND {fleet}', "ALIGN_MEAN", "REDUCE_MEAN", by_pool),
+        _chart(
+            "Running requests per region",
+            f'metric.type="{REQUESTS_RUNNING_METRIC}" AND {fleet}',
+            "ALIGN_MEAN",
+            "REDUCE_SUM",
+            by_pool,
+        ),
+        _chart(
+            "GPU utilization per region (%)",
+            f'metric.type="{GPU_UTILIZATION_METRIC}" AND {fleet}',
+            "ALIGN_MEAN",
+            "REDUCE_MEAN",
+            by_pool,
+        ),
     ]
     tiles = [
         {"xPos": (index % 2) * 6, "yPos": (index // 2) * 4, "width": 6, "height": 4, "widget": chart}

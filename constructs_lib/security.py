@@ -203,15 +203,16 @@ class EdgeSecurityPolicy(Construct):
                 match={"expr": {"expression": "evaluatePreconfiguredExpr('cve-canary')"}},
             ),
         ]
-        for offset, rule_set in enumerate(waf.rule_sets if waf is not None else ()):
-            rules.append(
-                ComputeSecurityPolicyRule(
-                    priority=910 + offset,
-                    action="deny(403)",
-                    description=f"OWASP CRS {rule_set} at sensitivity {waf.sensitivity}",
-                    match={"expr": {"expression": waf_expression(rule_set, waf.sensitivity)}},
+        if waf is not None:
+            for offset, rule_set in enumerate(waf.rule_sets):
+                rules.append(
+                    ComputeSecurityPolicyRule(
+                        priority=910 + offset,
+                        action="deny(403)",
+                        description=f"OWASP CRS {rule_set} at sensitivity {waf.sensitivity}",
+                        match={"expr": {"expression": waf_expression(rule_set, waf.sensitivity)}},
+                    )
                 )
-            )
         rules += [
             ComputeSecurityPolicyRule(
                 priority=1000,

@@ -51,7 +51,6 @@ BOOT_LOG_TAG = "inference-boot"
 """Prefix of the boot's lines on the serial console (``gcloud compute instances get-serial-port-output``)."""
 
 
-
 def boot_disk_type(machine_type: str) -> str:
     """The catalog's preferred boot disk for the series: Hyperdisk for A3/A4/G4, Persistent Disk otherwise."""
     return gpu_catalog.boot_disk_type(machine_type)
@@ -112,21 +111,21 @@ def _boot_library() -> tuple[str, ...]:
     """Logging to the serial console, retries with backoff, metadata-server and token helpers."""
     return (
         "console=${BOOT_CONSOLE:-/dev/ttyS0}  # the serial console (tests point it at a file)",
-        f"log() {{ echo \"{BOOT_LOG_TAG}: $*\" >&2; echo \"{BOOT_LOG_TAG}: $*\" 2>/dev/null >>\"$console\" || true; }}",
+        f'log() {{ echo "{BOOT_LOG_TAG}: $*" >&2; echo "{BOOT_LOG_TAG}: $*" 2>/dev/null >>"$console" || true; }}',
         "trap 'log \"FAILED at line $LINENO (exit $?): $BASH_COMMAND; this VM will not serve\"' ERR",
         "retry() {  # retry <what> <command...>: 8 attempts, backoff 5 s doubling up to 300 s",
         "  local what=$1 attempt=1 delay=5",
         "  shift",
-        "  until \"$@\"; do",
-        "    if ((attempt >= 8)); then log \"$what: failed $attempt times, giving up\"; return 1; fi",
-        "    log \"$what: attempt $attempt failed, retrying in ${delay}s\"",
-        "    sleep \"$delay\"",
+        '  until "$@"; do',
+        '    if ((attempt >= 8)); then log "$what: failed $attempt times, giving up"; return 1; fi',
+        '    log "$what: attempt $attempt failed, retrying in ${delay}s"',
+        '    sleep "$delay"',
         "    attempt=$((attempt + 1)) delay=$((delay * 2 > 300 ? 300 : delay * 2))",
         "  done",
         "}",
         "md=http://metadata.google.internal/computeMetadata/v1",
         "metadata() { curl -sf --max-time 10 -H 'Metadata-Flavor: Google' \"$md/$1\"; }",
-        "access_token() { metadata instance/service-accounts/default/token | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/'; }",
+        'access_token() { metadata instance/service-accounts/default/token | sed -E \'s/.*"access_token":"([^"]+)".*/\\1/\'; }',
     )
 
 
@@ -167,10 +166,10 @@ def _secret_steps(secret_env: dict[str, str]) -> tuple[str, ...]:
     lines = [
         "read_secret() {  # the latest version of secret $1, decoded",
         "  local project token body",
-        "  project=$(metadata project/project-id) && token=$(access_token) && [ -n \"$token\" ] || return 1",
-        "  body=$(curl -sf --max-time 20 -H \"Authorization: Bearer $token\" \\",
-        "    \"https://secretmanager.googleapis.com/v1/projects/$project/secrets/$1/versions/latest:access\") || return 1",
-        "  printf '%s' \"$body\" | tr -d ' \\n' | sed -E 's/.*\"data\":\"([^\"]*)\".*/\\1/' | base64 -d",
+        '  project=$(metadata project/project-id) && token=$(access_token) && [ -n "$token" ] || return 1',
+        '  body=$(curl -sf --max-time 20 -H "Authorization: Bearer $token" \\',
+        '    "https://secretmanager.googleapis.com/v1/projects/$project/secrets/$1/versions/latest:access") || return 1',
+        '  printf \'%s\' "$body" | tr -d \' \\n\' | sed -E \'s/.*"data":"([^"]*)".*/\\1/\' | base64 -d',
         "}",
         f"install -m 600 /dev/null {SERVER_ENV_FILE}",
     ]
@@ -211,6 +210,7 @@ def _image_steps(server: InferenceServer) -> tuple[str, ...]:
 def server_command(server: InferenceServer, args: tuple[str, ...]) -> tuple[str, ...]:
     """The server's arguments: the model (from the local weights copy or the Hub, at a pinned revision),
     then ``args`` (this region's, see ``server_args``)."""
+    model: tuple[str, ...]
     if server.weights_bucket is not None:
         model = ("--model", f"/models/{server.model}", "--served-model-name", server.model)
     else:
@@ -221,13 +221,11 @@ def server_command(server: InferenceServer, args: tuple[str, ...]) -> tuple[str,
 
 def _run_server_steps(server: InferenceServer, args: tuple[str, ...]) -> tuple[str, ...]:
     """Run the server on Docker's bridge with its port published, secrets from the env file."""
-    weights = (
-        (f"  --volume {WEIGHTS_DIR}:/models:ro \\",) if server.weights_bucket is not None else ()
-    )
+    weights = (f"  --volume {WEIGHTS_DIR}:/models:ro \\",) if server.weights_bucket is not None else ()
     env = tuple(f"  --env {shlex.quote(entry)} \\" for entry in server.env)
     return (
         "mkdir -p /mnt/stateful_partition/model-cache",
-        "devices=$(for device in /dev/nvidia*; do printf -- '--device %s:%s ' \"$device\" \"$device\"; done)",
+        'devices=$(for device in /dev/nvidia*; do printf -- \'--device %s:%s \' "$device" "$device"; done)',
         "docker rm -f inference-server 2>/dev/null || true",
         "# shellcheck disable=SC2086",
         "docker run --detach --restart=always --name inference-server --ipc host \\",

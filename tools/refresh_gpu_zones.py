@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from constructs_lib import gcp_regions, gpu_catalog  # noqa: E402
+from constructs_lib import gcp_regions, gpu_catalog
 
 HEADER = """\
 # GPU availability by zone: GPU model -> the zones that offer it.
@@ -56,7 +56,13 @@ def zones_by_gpu(records: Iterable[dict[str, Any]], gpus: Iterable[str]) -> tupl
 
 
 def render(table: dict[str, list[str]], taken: str) -> str:
-    lines = [HEADER.format(taken=taken), f'taken: "{taken}"', "source: https://cloud.google.com/compute/docs/gpus/gpu-regions-zones", "", "zones:"]
+    lines = [
+        HEADER.format(taken=taken),
+        f'taken: "{taken}"',
+        "source: https://cloud.google.com/compute/docs/gpus/gpu-regions-zones",
+        "",
+        "zones:",
+    ]
     for gpu, zones in table.items():
         lines.append(f"  {gpu}:")
         lines.extend(f"    - {zone}" for zone in zones)
@@ -65,7 +71,9 @@ def render(table: dict[str, list[str]], taken: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("accelerator_types", type=Path, help="output of `gcloud compute accelerator-types list --format=json`")
+    parser.add_argument(
+        "accelerator_types", type=Path, help="output of `gcloud compute accelerator-types list --format=json`"
+    )
     parser.add_argument("--taken", required=True, help="the date the list was taken (YYYY-MM-DD)")
     parser.add_argument("--output", type=Path, default=gpu_catalog.ZONES_FILE)
     args = parser.parse_args(argv)

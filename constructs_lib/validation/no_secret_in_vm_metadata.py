@@ -25,7 +25,7 @@ class NoSecretInVmMetadata(Rule):
     anyone with viewer access to the project, and sit in the synthesized JSON and the
     Terraform state (section "Who may call the endpoint" of the README). A value that
     looks like an API key, a Hugging Face token or a private key fails synthesis; the VM
-    reads such values from Secret Manager at boot instead.
+    reads such values from Secret Manager at boot instead (ref. 30).
     """
 
     id = "GCP-LB-029"
