@@ -38,7 +38,10 @@ def main() -> int:
             build_app(config, outdir=staging).synth()
             require_rules(staging)  # every stack's violations; raising keeps the output as it was
     except run_environment.Interrupted as interruption:
-        print(f"error: interrupted ({interruption}); {outdir or 'the output'} holds the last complete synth", file=sys.stderr)
+        print(
+            f"error: interrupted ({interruption}); {outdir or 'the output'} holds the last complete synth",
+            file=sys.stderr,
+        )
         run_environment.exit_now(interruption.exit_status)
     except (ConfigError, OutputDirectoryError) as error:
         print(error, file=sys.stderr)

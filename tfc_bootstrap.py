@@ -26,7 +26,9 @@ def main() -> int:
         config = load_config(source)
         if not isinstance(config.state, TfcState):
             raise ConfigError(
-                source, "state.backend", f"is {config.state.backend!r}; the bootstrap is for tfc (set DEPLOYMENT_CONFIG to the tfc file)"
+                source,
+                "state.backend",
+                f"is {config.state.backend!r}; the bootstrap is for tfc (set DEPLOYMENT_CONFIG to the tfc file)",
             )
         run_environment.prepare(os.environ)
         toolkit.tfe_package()  # cdktf only: CDK Terrain has no tfe provider
@@ -35,7 +37,10 @@ def main() -> int:
         with replace_on_success(outdir) as staging:
             build_bootstrap_app(config, outdir=staging).synth()
     except run_environment.Interrupted as interruption:
-        print(f"error: interrupted ({interruption}); {outdir or 'the output'} holds the last complete synth", file=sys.stderr)
+        print(
+            f"error: interrupted ({interruption}); {outdir or 'the output'} holds the last complete synth",
+            file=sys.stderr,
+        )
         run_environment.exit_now(interruption.exit_status)
     except (ConfigError, OutputDirectoryError) as error:
         print(error, file=sys.stderr)

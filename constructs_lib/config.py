@@ -14,6 +14,7 @@ import json
 import math
 import re
 import stat
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -686,7 +687,7 @@ def _check_shape(text: str) -> None:
     limits: list[int] = []  # a mapping entry is two events (key and value)
     total = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        line = event.start_mark.line + 1
+        line = event.start_mark.line + 1 if event.start_mark is not None else 0
         if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             anchor, size = open_anchors.pop(), counts.pop()
             entries.pop()
@@ -712,7 +713,9 @@ def _check_shape(text: str) -> None:
             size = 1
         elif isinstance(event, yaml.ScalarEvent):
             if len(event.value) > MAX_SCALAR_CHARS:
-                raise _ShapeError(line, f"too long: a value of {len(event.value)} characters; at most {MAX_SCALAR_CHARS}")
+                raise _ShapeError(
+                    line, f"too long: a value of {len(event.value)} characters; at most {MAX_SCALAR_CHARS}"
+                )
             size = 1
             if event.anchor is not None:
                 sizes[event.anchor] = 1
@@ -721,9 +724,10 @@ def _check_shape(text: str) -> None:
         else:
             if event.anchor in open_anchors:
                 raise _ShapeError(
-                    line, f"alias *{event.anchor} is inside the collection it names (a cycle); it cannot be read as plain data"
+                    line,
+                    f"alias *{event.anchor} is inside the collection it names (a cycle); it cannot be read as plain data",
                 )
-            size = sizes.get(event.anchor, 1)
+            size = sizes.get(event.anchor, 1) if event.anchor is not None else 1
             if counts:
                 counts[-1] += size
         total += size
@@ -756,7 +760,8 @@ def _first_non_finite(data: Any, path: str = "") -> str | None:
 
 
 def _known_keys() -> set[str]:
-    models, keys = [_Model], set()
+    models: list[type[BaseModel]] = [_Model]
+    keys: set[str] = set()
     while models:
         model = models.pop()
         models.extend(model.__subclasses__())
@@ -764,19 +769,24 @@ def _known_keys() -> set[str]:
     return keys
 
 
+def _pattern_of(alias: Any) -> str:
+    """The regular expression of an ``Annotated[str, StringConstraints(pattern=...)]`` alias."""
+    return str(typing.get_args(alias)[1].pattern)
+
+
 _PATTERN_WORDS = {
-    Name.__metadata__[0].pattern: "1-16 lowercase letters, digits or hyphens, starting with a letter, not ending with a hyphen",
-    ProjectId.__metadata__[0].pattern: "a GCP project id: 6-30 lowercase letters, digits or hyphens, starting with a letter",
-    Domain.__metadata__[0].pattern: "a lowercase DNS name such as llm.example.com",
-    MachineType.__metadata__[0].pattern: "a machine type name such as g2-standard-8 (checked against the GPU catalog)",
-    ServerArg.__metadata__[0].pattern: "one argument of letters, digits and - _ . = : / , (no spaces or shell characters)",
-    SecretId.__metadata__[0].pattern: "a Secret Manager secret id: 1-255 letters, digits, '-' or '_'",
-    BucketName.__metadata__[0].pattern: "a Cloud Storage bucket name: 3-63 lowercase letters, digits, '-', '_' or '.'",
-    ReservationName.__metadata__[0].pattern: "a reservation name, or projects/<project>/reservations/<name> when shared",
-    ChannelId.__metadata__[0].pattern: "a notification channel id (digits) or projects/<project>/notificationChannels/<id>",
-    RelativePath.__metadata__[0].pattern: "a relative path of letters, digits, '.', '_', '-' and '/', without '..'",
-    HttpPath.__metadata__[0].pattern: "an HTTP path starting with '/'",
-    HeaderName.__metadata__[0].pattern: "a lowercase HTTP header name (letters, digits, hyphens)",
+    _pattern_of(Name): "1-16 lowercase letters, digits or hyphens, starting with a letter, not ending with a hyphen",
+    _pattern_of(ProjectId): "a GCP project id: 6-30 lowercase letters, digits or hyphens, starting with a letter",
+    _pattern_of(Domain): "a lowercase DNS name such as llm.example.com",
+    _pattern_of(MachineType): "a machine type name such as g2-standard-8 (checked against the GPU catalog)",
+    _pattern_of(ServerArg): "one argument of letters, digits and - _ . = : / , (no spaces or shell characters)",
+    _pattern_of(SecretId): "a Secret Manager secret id: 1-255 letters, digits, '-' or '_'",
+    _pattern_of(BucketName): "a Cloud Storage bucket name: 3-63 lowercase letters, digits, '-', '_' or '.'",
+    _pattern_of(ReservationName): "a reservation name, or projects/<project>/reservations/<name> when shared",
+    _pattern_of(ChannelId): "a notification channel id (digits) or projects/<project>/notificationChannels/<id>",
+    _pattern_of(RelativePath): "a relative path of letters, digits, '.', '_', '-' and '/', without '..'",
+    _pattern_of(HttpPath): "an HTTP path starting with '/'",
+    _pattern_of(HeaderName): "a lowercase HTTP header name (letters, digits, hyphens)",
 }
 
 
@@ -805,7 +815,9 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
     if kind == "missing":
         return field, "required key is missing"
     if kind == "string_pattern_mismatch":
-        allowed = _PATTERN_WORDS.get(context.get("pattern"), "see the README's deployment file section for the form")
+        allowed = _PATTERN_WORDS.get(
+            str(context.get("pattern")), "see the README's deployment file section for the form"
+        )
         return field, f"{error['input']!r} is not allowed (expected {allowed})"
     if kind == "union_tag_invalid" and field == "auth":
         return "auth.type", f"{context.get('tag')!r} is not an authentication type; one of: api_key, none"
@@ -892,7 +904,7 @@ def load_config(path: str | Path) -> DeploymentConfig:
         raise ConfigError(source, "", f"is not UTF-8 text (byte {error.start})") from None
     try:
         _check_shape(text)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except _ShapeError as error:
         raise ConfigError(source, f"line {error.line}", error.message) from None
     except yaml.YAMLError as error:

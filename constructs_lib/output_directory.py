@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 LOCK_WAIT_SECONDS = 120.0
 """How long a second synth waits for the first before it stops (a synth takes seconds)."""
@@ -115,7 +116,7 @@ def _signals_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _read_manifest(path: Path) -> dict:
+def _read_manifest(path: Path) -> dict[str, Any]:
     manifest = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(manifest, dict) or not isinstance(manifest.get("stacks"), dict):
         raise ValueError("not a cdktf manifest")
@@ -141,7 +142,8 @@ def _earlier_synth(target: Path, outdir: str) -> dict[str, object] | None:
     if not any(target.iterdir()):
         return None
     try:
-        return _read_manifest(target / MANIFEST)["stacks"]
+        stacks: dict[str, object] = _read_manifest(target / MANIFEST)["stacks"]
+        return stacks
     except (OSError, ValueError):
         raise OutputDirectoryError(
             outdir,

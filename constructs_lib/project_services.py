@@ -13,10 +13,10 @@ https://registry.terraform.io/providers/hashicorp/google/latest/docs/resources/g
 
 from __future__ import annotations
 
-from constructs_lib.toolkit.google import ProjectService
 from constructs import Construct
 
 from constructs_lib.config import DeploymentConfig
+from constructs_lib.toolkit.google import ProjectService
 
 REQUIRED_SERVICES: dict[str, str] = {
     "cloudresourcemanager": "cloudresourcemanager.googleapis.com",  # project IAM bindings

@@ -195,7 +195,7 @@ class RegionalEntryPoint(Construct):
             url_map=url_map,
         )
         proxy.override_logical_id("regional_proxy")
-        return proxy.id
+        return str(proxy.id)
 
     def _https_proxy(self, name_prefix: str, region: str, url_map: str, domain: str, ssl_profile: str) -> str:
         """HTTPS with a Google-managed Certificate Manager certificate, authorized through DNS.
@@ -233,4 +233,4 @@ class RegionalEntryPoint(Construct):
         proxy.override_logical_id("regional_proxy")
         record = authorization.dns_resource_record.get(0)
         self.dns_authorization_record = f"{record.name} {record.type} {record.data}"
-        return proxy.id
+        return str(proxy.id)

@@ -67,4 +67,6 @@ def prepare(environ: MutableMapping[str, str]) -> None:
             )
     tmpdir = environ.get("TMPDIR")
     if tmpdir is not None and not (os.path.isdir(tmpdir) and os.access(tmpdir, os.W_OK | os.X_OK)):
-        raise ConfigError("environment", "TMPDIR", f"{tmpdir[:200]!r} is not a writable directory; create it or unset TMPDIR")
+        raise ConfigError(
+            "environment", "TMPDIR", f"{tmpdir[:200]!r} is not a writable directory; create it or unset TMPDIR"
+        )

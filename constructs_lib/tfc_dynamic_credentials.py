@@ -19,6 +19,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from constructs import Construct
+
+from constructs_lib.scan_suppressions import skip_check
 from constructs_lib.toolkit import ITerraformDependable
 from constructs_lib.toolkit.google import (
     IamWorkloadIdentityPool,
@@ -28,9 +31,6 @@ from constructs_lib.toolkit.google import (
     ServiceAccount,
     ServiceAccountIamMember,
 )
-from constructs import Construct
-
-from constructs_lib.scan_suppressions import skip_check
 
 DEPLOYER_ROLES: dict[str, str] = {
     "network_admin": "roles/compute.networkAdmin",  # VPC, subnets, router, NAT, addresses
@@ -121,9 +121,7 @@ class TfcDynamicCredentials(Construct):
                 "google.subject": "assertion.sub",
                 **{f"attribute.{claim}": f"assertion.{claim}" for claim in TOKEN_ATTRIBUTES},
             },
-            attribute_condition=attribute_condition(
-                organization=organization, workspaces=workspaces, project=project
-            ),
+            attribute_condition=attribute_condition(organization=organization, workspaces=workspaces, project=project),
             oidc=IamWorkloadIdentityPoolProviderOidc(issuer_uri=f"https://{hostname}"),
         )
         provider.override_logical_id("tfc_provider")

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from constructs_lib.toolkit.tfe import DataTfeProject, Project, Variable, Workspace, WorkspaceSettings
 from constructs import Construct
 
 from constructs_lib.config import TfcState
 from constructs_lib.state_backends import tfc_workspace
+from constructs_lib.toolkit.tfe import DataTfeProject, Project, Variable, Workspace, WorkspaceSettings
 
 
 def _address(stack: str) -> str:

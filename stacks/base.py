@@ -6,9 +6,9 @@ from constructs import Construct
 
 from constructs_lib.config import DeploymentConfig
 from constructs_lib.state_backends import configure_backend
+from constructs_lib.terraform_version import required_version
 from constructs_lib.toolkit import TerraformOutput, TerraformStack
 from constructs_lib.toolkit.google import GoogleProvider
-from constructs_lib.terraform_version import required_version
 
 
 class DeploymentStack(TerraformStack):

@@ -6,14 +6,14 @@ never changes this stack.
 
 from __future__ import annotations
 
-from constructs_lib.toolkit import TerraformResource
 from constructs import Construct
 
 from constructs_lib import naming
 from constructs_lib.config import DeploymentConfig, TfcState
-from constructs_lib.project_services import ProjectServices, services_for
 from constructs_lib.network import ServingNetwork
+from constructs_lib.project_services import ProjectServices, services_for
 from constructs_lib.security import InferenceIdentity, ServingPortFirewall
+from constructs_lib.toolkit import TerraformResource
 from stacks.base import DeploymentStack
 
 

@@ -12,9 +12,6 @@ workspaces it creates cannot hold the state that creates them.
 
 from __future__ import annotations
 
-from constructs_lib.toolkit import App, TerraformStack
-from constructs_lib.toolkit.google import GoogleProvider
-from constructs_lib.toolkit.tfe import TfeProvider
 from constructs import Construct
 
 from constructs_lib import naming
@@ -24,6 +21,9 @@ from constructs_lib.state_backends import configure_backend, tfc_workspace
 from constructs_lib.terraform_version import TERRAFORM_VERSION, required_version
 from constructs_lib.tfc_dynamic_credentials import TfcDynamicCredentials
 from constructs_lib.tfc_workspaces import GcpRunCredentials, TfcWorkspaces
+from constructs_lib.toolkit import App, TerraformStack
+from constructs_lib.toolkit.google import GoogleProvider
+from constructs_lib.toolkit.tfe import TfeProvider
 
 BOOTSTRAP_STACK = "tfc-bootstrap"
 

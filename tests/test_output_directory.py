@@ -84,9 +84,11 @@ def test_a_folder_that_is_not_an_earlier_synth_is_refused_untouched(tmp_path: Pa
     (project / "stacks" / "app.py").write_text("code")
     (project / "stacks" / "__pycache__" / "app.pyc").write_text("bytecode")
     before = tree_digest(project)
-    with pytest.raises(OutputDirectoryError, match="is not empty and holds no earlier synth"):
-        with replace_on_success(str(project)) as staging:
-            write_synth(Path(staging), {"network": "new"})
+    with (
+        pytest.raises(OutputDirectoryError, match="is not empty and holds no earlier synth"),
+        replace_on_success(str(project)) as staging,
+    ):
+        write_synth(Path(staging), {"network": "new"})
     assert tree_digest(project) == before
 
 
@@ -106,18 +108,16 @@ def test_other_kinds_of_output_path_are_refused(tmp_path: Path, kind: str) -> No
     else:
         (tmp_path / "real").mkdir()
         path.symlink_to(tmp_path / "real")
-    with pytest.raises(OutputDirectoryError) as caught:
-        with replace_on_success(str(path)):
-            pass
+    with pytest.raises(OutputDirectoryError) as caught, replace_on_success(str(path)):
+        pass
     assert "\n" not in str(caught.value)
 
 
 def test_a_failed_write_leaves_the_earlier_synth(earlier: Path) -> None:
     before = tree_digest(earlier)
-    with pytest.raises(OSError):
-        with replace_on_success(str(earlier)) as staging:
-            write_synth(Path(staging), {"network": "half"})
-            raise OSError(errno.ENOSPC, "No space left on device")
+    with pytest.raises(OSError), replace_on_success(str(earlier)) as staging:
+        write_synth(Path(staging), {"network": "half"})
+        raise OSError(errno.ENOSPC, "No space left on device")
     assert tree_digest(earlier) == before
     assert not (earlier.parent / ".cdktf.out.staging").exists()
 
@@ -126,9 +126,11 @@ def test_a_second_synth_waits_then_stops_with_one_line(earlier: Path) -> None:
     lock = os.open(earlier.parent / ".cdktf.out.lock", os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        with pytest.raises(OutputDirectoryError, match="another synth has been writing it"):
-            with replace_on_success(str(earlier), lock_wait_seconds=0.3):
-                pass
+        with (
+            pytest.raises(OutputDirectoryError, match="another synth has been writing it"),
+            replace_on_success(str(earlier), lock_wait_seconds=0.3),
+        ):
+            pass
     finally:
         os.close(lock)
     with replace_on_success(str(earlier)) as staging:  # free again
@@ -227,9 +229,8 @@ def test_full_disk_is_one_line_and_keeps_the_earlier_synth(tiny_filesystem: Path
 
 
 def test_an_output_directory_that_is_a_mount_point_is_refused(tiny_filesystem: Path) -> None:
-    with pytest.raises(OutputDirectoryError, match="is a mount point"):
-        with replace_on_success(str(tiny_filesystem)):
-            pass
+    with pytest.raises(OutputDirectoryError, match="is a mount point"), replace_on_success(str(tiny_filesystem)):
+        pass
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

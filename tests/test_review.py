@@ -580,15 +580,15 @@ def test_protected_resources_removed_replaced_or_unprotected_are_called_out(tmp_
     edit(renamed, "network", lambda b: b["resource"]["google_compute_network"]["vpc"].update({"name": "llm-vpc-2"}))
     edit(renamed, "network", lambda b: b["resource"]["google_compute_firewall"]["hc"].pop("lifecycle"))
     lines = callout_lines(review(old, renamed))
-    assert any("Protected resource replaced" in l and "google_compute_network.vpc" in l and "`name`" in l for l in lines)
-    assert any("Protection dropped" in l and "google_compute_firewall.hc" in l for l in lines)
+    assert any("Protected resource replaced" in line and "google_compute_network.vpc" in line and "`name`" in line for line in lines)
+    assert any("Protection dropped" in line and "google_compute_firewall.hc" in line for line in lines)
 
     gone = make_app(tmp_path / "gone")
     edit(gone, "network", protect)
     edit(gone, "network", lambda b: b["resource"].pop("google_compute_network"))
     lines = callout_lines(review(old, gone))
-    assert any("Protected resource removed" in l and "google_compute_network.vpc" in l for l in lines)
-    assert not any("firewall" in l for l in lines)
+    assert any("Protected resource removed" in line and "google_compute_network.vpc" in line for line in lines)
+    assert not any("firewall" in line for line in lines)
 
 
 def test_capacity_summary_counts_gpus_before_and_after_including_n1(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_an_existing_project_is_used_by_name(tmp_path_factory: pytest.TempPathFa
 def test_every_workspace_impersonates_the_deployer_without_a_key(bootstrap: dict[str, Any]) -> None:
     variables = bootstrap["resource"]["tfe_variable"].values()
     for stack in STACKS:
-        ref = "${tfe_workspace.%s.id}" % stack.replace("-", "_")
+        ref = "${tfe_workspace." + stack.replace("-", "_") + ".id}"
         mine = {v["key"]: v for v in variables if v["workspace_id"] == ref}
         assert {k: v["value"] for k, v in mine.items()} == {
             "TFC_GCP_PROVIDER_AUTH": "true",

@@ -20,6 +20,7 @@ sys.path.insert(0, str(TOOLS))
 
 import tfc_runs  # noqa: E402
 from review import COMMENT_LIMIT, load_synth  # noqa: E402
+
 from tests.test_review import DEFAULT_REGIONS, make_app  # noqa: E402
 
 PLAN_NO_CHANGES = "No changes. Your infrastructure matches the configuration.\n"

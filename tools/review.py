@@ -41,13 +41,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: constructs_lib
 
-from deepdiff import DeepDiff  # noqa: E402
-from deepdiff.helper import notpresent  # noqa: E402
+from deepdiff import DeepDiff
+from deepdiff.helper import notpresent
 
-from constructs_lib.capacity import format_rps, worst_loss_of  # noqa: E402
-from constructs_lib.gpu_catalog import machine_gpus  # noqa: E402
-from constructs_lib.validation.gcp_vocabulary import INSTANCE_GROUP_MANAGERS, INSTANCE_TEMPLATES  # noqa: E402
-from constructs_lib.validation.terraform_json import (  # noqa: E402
+from constructs_lib.capacity import format_rps, worst_loss_of
+from constructs_lib.gpu_catalog import machine_gpus
+from constructs_lib.validation.forwarding_rule_scheme_matches_backend import backend_services_behind
+from constructs_lib.validation.gcp_vocabulary import INSTANCE_GROUP_MANAGERS, INSTANCE_TEMPLATES
+from constructs_lib.validation.terraform_json import (
     Resource,
     StackJson,
     blocks,
@@ -56,7 +57,6 @@ from constructs_lib.validation.terraform_json import (  # noqa: E402
     number,
     references,
 )
-from constructs_lib.validation.forwarding_rule_scheme_matches_backend import backend_services_behind  # noqa: E402
 
 META_KEY = "//"
 """cdktf metadata key: holds versions and construct paths, never infrastructure."""
@@ -136,9 +136,7 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ReviewError(
-            path, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
+        raise ReviewError(path, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise ReviewError(path, "invalid JSON: nested too deeply") from None
 
@@ -159,9 +157,7 @@ def check_stack_json(path: Path, data: Any) -> dict[str, Any]:
             if rtype == META_KEY:
                 continue
             if not isinstance(items, dict):
-                raise ReviewError(
-                    path, f"invalid stack JSON: '{section}.{rtype}' is not an object"
-                )
+                raise ReviewError(path, f"invalid stack JSON: '{section}.{rtype}' is not an object")
     for section in ("output", "locals", "provider"):
         if not isinstance(data.get(section, {}), dict):
             raise ReviewError(path, f"invalid stack JSON: '{section}' is not an object")
@@ -190,9 +186,7 @@ def load_synth(outdir: Path) -> Synth:
             raise ReviewError(manifest_path, f"invalid manifest: stack '{name}' is not an object")
         rel = meta.get("synthesizedStackPath") or f"stacks/{name}/cdk.tf.json"
         if not isinstance(rel, str):
-            raise ReviewError(
-                manifest_path, f"invalid manifest: synthesizedStackPath of '{name}' is not a string"
-            )
+            raise ReviewError(manifest_path, f"invalid manifest: synthesizedStackPath of '{name}' is not a string")
         stack_path = outdir / rel
         data = check_stack_json(stack_path, read_json(stack_path))
         synth.stacks[str(name)] = strip_meta(data)
@@ -299,8 +293,11 @@ class StackDiff:
 def _same_number(a: Any, b: Any) -> bool:
     """``1`` and ``1.0`` are the same Terraform number; ``true`` and ``1`` are not."""
     return (
-        isinstance(a, (int, float)) and isinstance(b, (int, float))
-        and not isinstance(a, bool) and not isinstance(b, bool) and a == b
+        isinstance(a, (int, float))
+        and isinstance(b, (int, float))
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+        and a == b
     )
 
 
@@ -407,6 +404,8 @@ def deploy_order(synth: Synth, names: Iterable[str]) -> list[str]:
             if name in wanted:
                 order.append(name)
     return order
+
+
 # --------------------------------------------------------------------------- markdown
 
 
@@ -484,13 +483,13 @@ def render_stack_diff(diff: StackDiff) -> list[str]:
         if addresses:
             listing = [f"- {code(a)}" for a in addresses]
             lines += [f"**{title} ({len(addresses)})**", ""]
-            lines += (folded(f"{plural(len(addresses), 'block')}", listing) if len(listing) > FOLD_OVER
-                      else [*listing, ""])
+            lines += (
+                folded(f"{plural(len(addresses), 'block')}", listing) if len(listing) > FOLD_OVER else [*listing, ""]
+            )
     if diff.changed:
         table = change_table(diff)
         lines += [f"**Changed ({len(diff.changed)})**", ""]
-        lines += (folded(f"{plural(len(table) - 2, 'attribute')}", table) if len(table) - 2 > FOLD_OVER
-                  else [*table, ""])
+        lines += folded(f"{plural(len(table) - 2, 'attribute')}", table) if len(table) - 2 > FOLD_OVER else [*table, ""]
     return lines
 
 
@@ -558,8 +557,11 @@ def render_changed_stacks(diffs: list[StackDiff]) -> list[list[str]]:
             "",
         ]
         if first.added or first.removed:
-            lines += [f"Blocks added: {', '.join(code(a) for a in first.added) or 'none'}; "
-                      f"removed: {', '.join(code(a) for a in first.removed) or 'none'}.", ""]
+            lines += [
+                f"Blocks added: {', '.join(code(a) for a in first.added) or 'none'}; "
+                f"removed: {', '.join(code(a) for a in first.removed) or 'none'}.",
+                "",
+            ]
         rows = [row for d in members for row in change_table(d, with_stack=True)[2:]]
         if rows:
             lines += folded("old and new values per region", change_table(first, with_stack=True)[:2] + rows)
@@ -575,8 +577,17 @@ def _lifecycle(config: Any) -> dict[str, Any]:
     return dict(found[0]) if found else {}
 
 
-REPLACING_ATTRIBUTES = ("name", "project", "region", "network", "auto_create_subnetworks", "address_type",
-                        "ip_version", "purpose", "routing_mode")
+REPLACING_ATTRIBUTES = (
+    "name",
+    "project",
+    "region",
+    "network",
+    "auto_create_subnetworks",
+    "address_type",
+    "ip_version",
+    "purpose",
+    "routing_mode",
+)
 """Attributes of the protected resources (VPC, global address) Google cannot change in place."""
 
 
@@ -621,17 +632,21 @@ def callouts(c: Comparison) -> list[str]:
             if not _lifecycle(config).get("prevent_destroy"):
                 continue
             if address not in remaining:
-                out.append(f"⛔ **Protected resource removed**: {code(address)} of {code(name)} has "
-                           "`prevent_destroy`; the apply fails unless it is removed on purpose (see "
-                           "\"Changing regions safely\").")
+                out.append(
+                    f"⛔ **Protected resource removed**: {code(address)} of {code(name)} has "
+                    "`prevent_destroy`; the apply fails unless it is removed on purpose (see "
+                    '"Changing regions safely").'
+                )
             elif not _lifecycle(remaining[address]).get("prevent_destroy"):
                 out.append(f"⛔ **Protection dropped**: {code(address)} of {code(name)} loses `prevent_destroy`.")
             else:
                 forced = [k for k in REPLACING_ATTRIBUTES if config.get(k) != remaining[address].get(k)]
                 if forced:
-                    out.append(f"⛔ **Protected resource replaced**: {code(address)} of {code(name)} changes "
-                               f"{', '.join(code(k) for k in forced)}, which replaces it; `prevent_destroy` "
-                               "makes the apply fail.")
+                    out.append(
+                        f"⛔ **Protected resource replaced**: {code(address)} of {code(name)} changes "
+                        f"{', '.join(code(k) for k in forced)}, which replaces it; `prevent_destroy` "
+                        "makes the apply fail."
+                    )
     return out
 
 
@@ -779,7 +794,7 @@ def capacity_summary(c: Comparison) -> list[str]:
         rows.append(f"| {code(name)} | {gpu} | {_bounds(b)} | {_bounds(a)} |")
     lines = ["### GPU capacity (GPUs at min..max replicas)", ""]
     if not rows:
-        return lines + [f"Unchanged: {_total(after)} GPUs serving in {plural(len(after), 'region')}.", ""]
+        return [*lines, f"Unchanged: {_total(after)} GPUs serving in {plural(len(after), 'region')}.", ""]
     lines += ["| region | GPU per VM | before | after |", "| --- | --- | --- | --- |", *rows]
     lines.append(f"| **total serving** | | **{_total(before)}** | **{_total(after)}** |")
     lines.append("")
@@ -932,12 +947,13 @@ def node_detail(resource: Resource) -> str:
     return " ".join(bits)
 
 
-def draw_global(stack: dict[str, Any], lines: list[str], edge_lines: list[str],
-                region_nodes: dict[str, str], stack_names: list[str]) -> None:
+def draw_global(
+    stack: dict[str, Any], lines: list[str], edge_lines: list[str], region_nodes: dict[str, str], stack_names: list[str]
+) -> None:
     """Global frontend: address/forwarding rules → proxy → URL map → backend service → groups."""
     json_stack = StackJson(stack)
     nodes: dict[tuple[str, str], str] = {}
-    lines.append(f'  subgraph {mermaid_id("sg", GLOBAL_STACK)}[{label(GLOBAL_STACK)}]')
+    lines.append(f"  subgraph {mermaid_id('sg', GLOBAL_STACK)}[{label(GLOBAL_STACK)}]")
     for rtype, kind in GLOBAL_KINDS.items():
         for resource in json_stack.of_type(rtype):
             nid = mermaid_id("g", rtype.removeprefix("google_compute_"), resource.name)
@@ -978,15 +994,26 @@ def draw_global(stack: dict[str, Any], lines: list[str], edge_lines: list[str],
     edge_lines.extend(dict.fromkeys(edges))  # drop duplicates, keep order
 
 
-def draw_region(name: str, stack: dict[str, Any], ig_node: str, ig_label: str, drained: bool,
-                lines: list[str], edge_lines: list[str], *, entry_points: bool) -> None:
+def draw_region(
+    name: str,
+    stack: dict[str, Any],
+    ig_node: str,
+    ig_label: str,
+    drained: bool,
+    lines: list[str],
+    edge_lines: list[str],
+    *,
+    entry_points: bool,
+) -> None:
     """One region: its instance group, and (unless compact) its own entry point."""
     json_stack = StackJson(stack)
-    lines.append(f'  subgraph {mermaid_id("sg", name)}[{label(name)}]')
+    lines.append(f"  subgraph {mermaid_id('sg', name)}[{label(name)}]")
     lines.append(f"    {ig_node}[{ig_label}]")
     if entry_points:
-        services = {bs.name: mermaid_id("r", name, "bs", bs.name)
-                    for bs in json_stack.of_type("google_compute_region_backend_service")}
+        services = {
+            bs.name: mermaid_id("r", name, "bs", bs.name)
+            for bs in json_stack.of_type("google_compute_region_backend_service")
+        }
         for rule in json_stack.of_type("google_compute_forwarding_rule"):
             nid = mermaid_id("r", name, "fr", rule.name)
             shown = str(rule.get("name") or rule.name)
@@ -998,7 +1025,9 @@ def draw_region(name: str, stack: dict[str, Any], ig_node: str, ig_label: str, d
                 edge_lines.append(f"  {nid} --> {target}")
         for bs in json_stack.of_type("google_compute_region_backend_service"):
             nid = services[bs.name]
-            lines.append(f"    {nid}[{label('region backend service', str(bs.get('name') or bs.name), node_detail(bs))}]")
+            lines.append(
+                f"    {nid}[{label('region backend service', str(bs.get('name') or bs.name), node_detail(bs))}]"
+            )
             edge_lines.append(f"  {nid} {'-.->' if drained else '-->'} {ig_node}")
     lines.append("  end")
     if drained:
@@ -1033,10 +1062,24 @@ def render_topology(synth: Synth, *, entry_points: bool = True) -> list[str]:
         capacity = region_capacity(name, synth.stacks[name])
         mine = [b for b in backends if b.stack == name]
         cap, drained = capacity_text(mine) if global_stack else ("", False)
-        ig_label = label("instance group", name.removeprefix(REGION_PREFIX), capacity.machine_type or "machine type ?",
-                         capacity.gpu_text, replicas_text(capacity), cap)
-        draw_region(name, synth.stacks[name], region_nodes[name], ig_label, drained, lines, edge_lines,
-                    entry_points=entry_points)
+        ig_label = label(
+            "instance group",
+            name.removeprefix(REGION_PREFIX),
+            capacity.machine_type or "machine type ?",
+            capacity.gpu_text,
+            replicas_text(capacity),
+            cap,
+        )
+        draw_region(
+            name,
+            synth.stacks[name],
+            region_nodes[name],
+            ig_label,
+            drained,
+            lines,
+            edge_lines,
+            entry_points=entry_points,
+        )
 
     for name in sorted(others):
         json_stack = StackJson(synth.stacks[name])
@@ -1044,7 +1087,7 @@ def render_topology(synth: Synth, *, entry_points: bool = True) -> list[str]:
         networks = json_stack.of_type("google_compute_network")
         if not networks:
             continue
-        lines.append(f'  subgraph {mermaid_id("sg", name)}[{label(name)}]')
+        lines.append(f"  subgraph {mermaid_id('sg', name)}[{label(name)}]")
         for network in networks:
             detail = plural(len(firewalls), "firewall rule") if firewalls else ""
             shown = str(network.get("name") or network.name)
@@ -1065,8 +1108,13 @@ def topology(synth: Synth, room: int | None = None) -> list[str]:
     if size <= MERMAID_DETAIL_LIMIT and (room is None or size <= room):
         return ["### Topology after this change", "", *full]
     compact = render_topology(synth, entry_points=False)
-    return ["### Topology after this change", "", "_Each region's own entry point is left out at this size._", "",
-            *compact]
+    return [
+        "### Topology after this change",
+        "",
+        "_Each region's own entry point is left out at this size._",
+        "",
+        *compact,
+    ]
 
 
 # --------------------------------------------------------------------------- the document
@@ -1077,8 +1125,9 @@ def comment_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def build_review(old: Synth, new: Synth, old_label: str, new_label: str, *,
-                 limit: int | None = None, appendix: str = "") -> str:
+def build_review(
+    old: Synth, new: Synth, old_label: str, new_label: str, *, limit: int | None = None, appendix: str = ""
+) -> str:
     """The whole Markdown document, within ``limit`` characters when given.
 
     Always whole: the summary, the call-outs, the capacity summary, ``appendix`` (the
@@ -1113,8 +1162,11 @@ def build_review(old: Synth, new: Synth, old_label: str, new_label: str, *,
         )
     if appendix:
         head += [appendix.rstrip(), ""]
-    tail = (["Unchanged stacks: " + ", ".join(code(n) for n in c.unchanged) + ".", ""] if c.unchanged and not c.empty
-            else [])
+    tail = (
+        ["Unchanged stacks: " + ", ".join(code(n) for n in c.unchanged) + ".", ""]
+        if c.unchanged and not c.empty
+        else []
+    )
     room = None if limit is None else limit - comment_length("\n".join(head + tail)) - 2000
     tail += topology(new, room)
 
@@ -1131,8 +1183,11 @@ def build_review(old: Synth, new: Synth, old_label: str, new_label: str, *,
         else:
             left_out += 1
     if left_out:
-        body += [f"_{plural(left_out, 'section')} of detail shortened or left out to fit one comment: the full "
-                 "review is in the job summary and the `synth-review` artifact._", ""]
+        body += [
+            f"_{plural(left_out, 'section')} of detail shortened or left out to fit one comment: the full "
+            "review is in the job summary and the `synth-review` artifact._",
+            "",
+        ]
     return "\n".join(head + body + tail) + "\n"
 
 
@@ -1153,11 +1208,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("old_outdir", type=Path, metavar="OLD_OUTDIR", help="synth of the base (e.g. merge base)")
     parser.add_argument("new_outdir", type=Path, metavar="NEW_OUTDIR", help="synth of the change")
-    parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the Markdown to FILE instead of stdout")
+    parser.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="write the Markdown to FILE instead of stdout"
+    )
     parser.add_argument("--old-label", help="name shown for OLD_OUTDIR (default: its path)")
     parser.add_argument("--new-label", help="name shown for NEW_OUTDIR (default: its path)")
-    parser.add_argument("--limit", type=int, default=COMMENT_LIMIT, metavar="CHARS",
-                        help=f"fit the review in CHARS characters (default {COMMENT_LIMIT}; 0: no limit)")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=COMMENT_LIMIT,
+        metavar="CHARS",
+        help=f"fit the review in CHARS characters (default {COMMENT_LIMIT}; 0: no limit)",
+    )
     return parser.parse_args(argv)
 
 
@@ -1167,8 +1229,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         old = load_synth(args.old_outdir)
         new = load_synth(args.new_outdir)
-        text = build_review(old, new, args.old_label or str(args.old_outdir), args.new_label or str(args.new_outdir),
-                            limit=args.limit or None)
+        text = build_review(
+            old,
+            new,
+            args.old_label or str(args.old_outdir),
+            args.new_label or str(args.new_outdir),
+            limit=args.limit or None,
+        )
         if args.output:
             try:
                 args.output.write_text(text, encoding="utf-8")

@@ -277,7 +277,10 @@ def run_checkov(checkov: str, stacks: Sequence[Stack]) -> Reports:
             ((Path(scratch) / f"{i}.json").read_text(), (Path(scratch) / f"{i}.log").read_text())
             for i in range(len(processes))
         ]
-    reports = [_parse_report(checkov, process.returncode, out, err) for process, (out, err) in zip(processes, outputs)]
+    reports = [
+        _parse_report(checkov, process.returncode, out, err)
+        for process, (out, err) in zip(processes, outputs, strict=True)
+    ]
     return Reports(
         full=reports[0],
         baselined=reports[1] if len(reports) > 1 else None,

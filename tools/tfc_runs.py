@@ -55,9 +55,7 @@ Runner = Callable[[Sequence[str], Path], Completed]
 
 def subprocess_runner(argv: Sequence[str], cwd: Path) -> Completed:
     """The real CLI: output is echoed to the CI log as it is captured for the summary."""
-    process = subprocess.Popen(
-        list(argv), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    process = subprocess.Popen(list(argv), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     assert process.stdout is not None
     for line in process.stdout:
@@ -158,9 +156,9 @@ def render_plans(plans: list[PlanSummary], removed: list[str], skipped: str | No
     """The plan section of the sticky comment."""
     lines = ["## Terraform Cloud speculative plans", ""]
     if skipped:
-        return "\n".join(lines + [f"Not run: {skipped}.", ""])
+        return "\n".join([*lines, f"Not run: {skipped}.", ""])
     if not plans and not removed:
-        return "\n".join(lines + ["No stack changes: nothing to plan.", ""])
+        return "\n".join([*lines, "No stack changes: nothing to plan.", ""])
     if plans:
         lines += ["| stack | plan | add | change | destroy |", "| --- | --- | --- | --- | --- |"]
         for p in plans:
@@ -180,7 +178,7 @@ def render_plans(plans: list[PlanSummary], removed: list[str], skipped: str | No
     for name in removed:
         lines.append(
             f"- {code(name)} is removed from the synth: it is not planned or destroyed by CI "
-            "(see \"Changing regions safely\")."
+            '(see "Changing regions safely").'
         )
     return "\n".join(lines).rstrip() + "\n"
 
@@ -217,7 +215,7 @@ def apply(old: Synth, new: Synth, run: Runner, *, everything: bool = False) -> l
         for step, argv in (("init", TERRAFORM_INIT), ("apply", TERRAFORM_APPLY)):
             result = run(argv, stack_dir(new, stack))
             if result.returncode != 0:
-                rest = order[index + 1:]
+                rest = order[index + 1 :]
                 raise ApplyFailed(
                     f"{step} of stack {stack} failed (exit status {result.returncode}); "
                     f"applied before it: {', '.join(applied) or 'none'}; "

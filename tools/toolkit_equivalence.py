@@ -68,7 +68,11 @@ def differences(left: Any, right: Any, path: str = "") -> list[str]:
             found += differences(left.get(key, _MISSING), right.get(key, _MISSING), _path(path, key))
         return found
     if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
-        return [line for index, pair in enumerate(zip(left, right)) for line in differences(*pair, _path(path, index))]
+        return [
+            line
+            for index, pair in enumerate(zip(left, right, strict=True))
+            for line in differences(*pair, _path(path, index))
+        ]
     if (left == right and type(left) is type(right)) or _ignored(path, left, right):
         return []
     return [f"{path or '(root)'}: {LEFT} {_show(left)} != {RIGHT} {_show(right)}"]
@@ -115,7 +119,10 @@ def main(argv: list[str]) -> int:
     cdktf_out, cdktn_out = map(Path, argv)
     report = compare_outdirs(cdktf_out, cdktn_out)
     if report:
-        print(f"error: {cdktn_out} differs from {cdktf_out} beyond the provider source spelling and versions:", file=sys.stderr)
+        print(
+            f"error: {cdktn_out} differs from {cdktf_out} beyond the provider source spelling and versions:",
+            file=sys.stderr,
+        )
         print(render(report), end="", file=sys.stderr)
         return 1
     stacks = len(_load(cdktf_out / "manifest.json").get("stacks", {}))

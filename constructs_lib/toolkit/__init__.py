@@ -114,7 +114,11 @@ def import_module(name: str) -> types.ModuleType:
         chosen = selected()
         raise ToolkitError(
             f"is {chosen.name!r}, but {error.name} is not installed in this Python environment"
-            + (" (run it with tools/cdktn/.venv/bin/python, built by make cdktn-check)" if chosen.name == "cdktn" else "")
+            + (
+                " (run it with tools/cdktn/.venv/bin/python, built by make cdktn-check)"
+                if chosen.name == "cdktn"
+                else ""
+            )
         ) from None
 
 
