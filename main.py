@@ -14,6 +14,7 @@ import sys
 
 from constructs_lib import provider_import
 from constructs_lib.config import ConfigError, config_path, load_config, output_directory
+from constructs_lib.fast_exit import exit_now
 from constructs_lib.output_directory import replace_on_success
 
 
@@ -47,4 +48,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())  # once the output is written: no interpreter teardown
