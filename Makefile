@@ -108,8 +108,17 @@ cdktn-check: .venv/.synced $(CDKTN_DIR)/.venv/.synced $(CDKTN_DIR)/node_modules/
 	  $(VENV_PYTHON) tools/toolkit_equivalence.py $$out/cdktf-$$name $$out/cdktn-$$name || exit 1; \
 	done
 
-bench: .venv/.synced ## Measure synth time and memory at 2, 10 and 40 regions against the plain import path
-	$(VENV_PYTHON) tools/bench.py
+TS_BASELINE := tools/ts-baseline
+
+bench: .venv/.synced node_modules/.synced $(TS_BASELINE)/dist/main.js ## Synth time and memory at 2, 10, 40 regions vs the plain path and TypeScript (ARGS='--quick'); writes bench.out/
+	$(VENV_PYTHON) tools/bench.py $(ARGS)
+
+$(TS_BASELINE)/node_modules/.synced: $(TS_BASELINE)/package-lock.json
+	cd $(TS_BASELINE) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(TS_BASELINE)/dist/main.js: $(TS_BASELINE)/node_modules/.synced $(TS_BASELINE)/src/main.ts $(TS_BASELINE)/tsconfig.json
+	cd $(TS_BASELINE) && npx --no-install tsc -p .
 
 review: .venv/.synced ## Summarize what this branch changes in the synthesized JSON (against $REVIEW_BASE, default origin/main)
 	@bash tools/review-merge-base.sh
@@ -127,5 +136,5 @@ tfc-bootstrap: .venv/.synced ## Synthesize the Terraform Cloud workspaces for a 
 	CDKTF_OUTDIR=cdktf.out.bootstrap $(VENV_PYTHON) tfc_bootstrap.py
 
 clean: ## Remove synthesized output and caches (keeps state files)
-	rm -rf cdktf.out cdktf.out.bootstrap .cdktf.out.staging .cdktf.out.bootstrap.staging .pytest_cache
+	rm -rf cdktf.out cdktf.out.bootstrap .cdktf.out.staging .cdktf.out.bootstrap.staging .pytest_cache bench.out
 	rm -f .cdktf.out.lock .cdktf.out.bootstrap.lock

@@ -16,6 +16,7 @@ import sys
 
 from constructs_lib import provider_import, run_environment
 from constructs_lib.config import ConfigError, config_path, load_config, output_directory
+from constructs_lib.fast_exit import exit_now
 from constructs_lib.output_directory import OutputDirectoryError, replace_on_success
 from constructs_lib.validation.synthesized_app import RuleViolations, require_rules
 
@@ -61,4 +62,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())  # once the output is written: no interpreter teardown

@@ -64,6 +64,9 @@ package, and it does nothing in a process whose ``LLM_FAST_PROVIDER_IMPORT``
 is ``0`` or ``python``.  The hook is only added while no jsii kernel runs yet
 (no ``*._jsii`` module imported): a running kernel would not see it.
 
+The same moment installs :mod:`constructs_lib.jsii_structs` (settings structs
+reach the kernel without their unset fields; byte-identical output too).
+
 ``LLM_FAST_PROVIDER_IMPORT``: ``0`` = the plain, eager way; ``python`` = the
 Python half only (to measure the halves apart); unset or anything else = both.
 
@@ -240,8 +243,9 @@ def _install_python_half() -> bool:
 
 class _RegisterTypesOnFirstImport:
     """A ``sys.meta_path`` entry that finds nothing: it tells jsii where the provider's
-    types live (module docstring) when the first provider submodule is imported, so
-    that importing this module does not import jsii, and is inert afterwards."""
+    types live (module docstring) and installs :mod:`constructs_lib.jsii_structs` when
+    the first provider submodule is imported, so that importing this module does not
+    import jsii, and is inert afterwards."""
 
     def __init__(self, names: list[str]) -> None:
         self._names = names
@@ -255,6 +259,9 @@ class _RegisterTypesOnFirstImport:
             if isinstance(fqn_map, dict):
                 for name in names:
                     fqn_map.setdefault(f"{ASSEMBLY}.{_camel(name)}", f"{PACKAGE}.{name}")
+            from constructs_lib import jsii_structs
+
+            jsii_structs.install()
         return None
 
 

@@ -30,6 +30,14 @@ DEFAULT_CONFIG = REPO / "config" / "default.yaml"
 THREE_REGIONS_CONFIG = REPO / "config" / "examples" / "three-regions.yaml"
 GPU_CAPACITY_CONFIG = REPO / "config" / "examples" / "gpu-capacity.yaml"
 
+COLLECTED: list[pytest.Item] = []
+"""Every test collected in this process, before -k/-m deselection (tests/test_snapshot_files.py)."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    COLLECTED[:] = items
+
 
 @dataclass(frozen=True)
 class Synth:

@@ -30,6 +30,7 @@ NOT_RUN = {
     "make test": "runs this test suite (and installs checkov)",
     "make unit": "runs this test suite",
     ".venv/bin/python -m pytest --snapshot-update": "runs this test suite and rewrites snapshots",
+    ".venv/bin/python -m pytest -n 0 tests/test_x.py": "a template: one test module, in this process",
     "make scan": "checkov on two synths takes minutes; tests/test_security_scan.py covers the scan",
     "make diff STACK=region-us-central1": "terraform plan needs the provider registry and Google credentials",
     "make deploy": "deploys to Google Cloud",
