@@ -43,7 +43,7 @@ def main() -> int:
             f"error: interrupted ({interruption}); {outdir or 'the output'} holds the last complete synth",
             file=sys.stderr,
         )
-        run_environment.exit_now(interruption.exit_status)
+        exit_now(interruption.exit_status, run_atexit=False)
     except (ConfigError, OutputDirectoryError) as error:
         print(error, file=sys.stderr)
         return 1

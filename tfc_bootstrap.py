@@ -14,6 +14,7 @@ import sys
 
 from constructs_lib import run_environment, toolkit
 from constructs_lib.config import ConfigError, TfcState, config_path, load_config, output_directory
+from constructs_lib.fast_exit import exit_now
 from constructs_lib.output_directory import OutputDirectoryError, replace_on_success
 
 
@@ -41,7 +42,7 @@ def main() -> int:
             f"error: interrupted ({interruption}); {outdir or 'the output'} holds the last complete synth",
             file=sys.stderr,
         )
-        run_environment.exit_now(interruption.exit_status)
+        exit_now(interruption.exit_status, run_atexit=False)
     except (ConfigError, OutputDirectoryError) as error:
         print(error, file=sys.stderr)
         return 1

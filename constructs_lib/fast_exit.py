@@ -11,6 +11,9 @@ ends the process with ``os._exit``:
   pipe, a full disk), the exit status is 120 unless it was already an error, as
   Python's own exit reports it.
 
+After a signal (``run_atexit=False``) the handlers are skipped: jsii's would write
+to a kernel the signal already stopped.
+
 Only for a process's last statement, once every file it writes is closed.
 """
 
@@ -25,9 +28,11 @@ from typing import NoReturn
 FLUSH_FAILED = 120
 
 
-def exit_now(code: int) -> NoReturn:
-    """Exit with ``code`` after the atexit handlers and a flush, skipping interpreter teardown."""
-    atexit._run_exitfuncs()
+def exit_now(code: int, *, run_atexit: bool = True) -> NoReturn:
+    """Exit with ``code`` after the atexit handlers (unless ``run_atexit`` is False) and a flush,
+    skipping interpreter teardown."""
+    if run_atexit:
+        atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:

@@ -17,11 +17,9 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
 
 from constructs_lib.config import ConfigError
 
@@ -47,13 +45,6 @@ def handle_signals() -> None:
     """Turn SIGINT and SIGTERM into :class:`Interrupted` (cleanup runs, the output stays)."""
     signal.signal(signal.SIGINT, _raise_interrupted)
     signal.signal(signal.SIGTERM, _raise_interrupted)
-
-
-def exit_now(status: int) -> NoReturn:
-    """Exit without atexit hooks: jsii's would write to a kernel the signal already stopped."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)
 
 
 def prepare(environ: MutableMapping[str, str]) -> None:
