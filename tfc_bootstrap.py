@@ -12,14 +12,13 @@ from __future__ import annotations
 import os
 import sys
 
-from constructs_lib import run_environment, toolkit
+from constructs_lib import run_environment, synth_failures, toolkit
 from constructs_lib.config import ConfigError, TfcState, config_path, load_config, output_directory
-from constructs_lib.fast_exit import exit_now
-from constructs_lib.output_directory import OutputDirectoryError, replace_on_success
+from constructs_lib.output_directory import replace_on_success
 
 
 def main() -> int:
-    outdir = ""
+    source = outdir = ""
     try:
         run_environment.handle_signals()
         source = config_path(os.environ)
@@ -37,18 +36,8 @@ def main() -> int:
 
         with replace_on_success(outdir) as staging:
             build_bootstrap_app(config, outdir=staging).synth()
-    except run_environment.Interrupted as interruption:
-        print(
-            f"error: interrupted ({interruption}); {outdir or 'the output'} holds the last complete synth",
-            file=sys.stderr,
-        )
-        exit_now(interruption.exit_status, run_atexit=False)
-    except (ConfigError, OutputDirectoryError) as error:
-        print(error, file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"error: {error.filename or outdir}: cannot write the output: {error.strerror or error}", file=sys.stderr)
-        return 1
+    except synth_failures.FAILURES as error:
+        return synth_failures.report(error, source=source, outdir=outdir)
     return 0
 
 
