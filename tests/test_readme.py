@@ -34,14 +34,12 @@ NOT_RUN = {
     "make scan": "checkov on two synths takes minutes; tests/test_security_scan.py covers the scan",
     "make diff STACK=region-us-central1": "terraform plan needs the provider registry and Google credentials",
     "make deploy": "deploys to Google Cloud",
-    'TFE_TOKEN=… npx cdktf deploy --app ".venv/bin/python tfc_bootstrap.py" --output cdktf.out.bootstrap tfc-bootstrap':
-        "deploys to Terraform Cloud",
+    'TFE_TOKEN=… npx cdktf deploy --app ".venv/bin/python tfc_bootstrap.py" --output cdktf.out.bootstrap tfc-bootstrap': "deploys to Terraform Cloud",
     "make review": "needs the base branch origin/main from a git remote; tests/test_review.py covers the review",
-    "python tools/review.py OLD_OUTDIR NEW_OUTDIR [--output review.md] [--limit 0]": "a template with placeholder arguments",
+    ".venv/bin/python tools/review.py OLD_OUTDIR NEW_OUTDIR [--output review.md] [--limit 0]": "a template with placeholder arguments",
     "gcloud auth application-default login": "signs in to Google Cloud",
     "gcloud secrets create llm-api-key --replication-policy=automatic": "creates a secret in Google Cloud",
-    "openssl rand -hex 32 | tr -d '\\n' | gcloud secrets versions add llm-api-key --data-file=-":
-        "adds a secret version in Google Cloud",
+    "openssl rand -hex 32 | tr -d '\\n' | gcloud secrets versions add llm-api-key --data-file=-": "adds a secret version in Google Cloud",
     "make lint": "make test runs it before pytest",
     "make format": "rewrites files; make lint checks the same rules",
     "make mutate": "takes minutes; tests/test_mutate.py checks its list against the code",
