@@ -21,15 +21,18 @@ from collections.abc import Sequence
 
 from constructs import Construct
 
+from constructs_lib.config import ArtifactRepository
 from constructs_lib.scan_suppressions import skip_check
 from constructs_lib.toolkit import ITerraformDependable
 from constructs_lib.toolkit.google import (
+    ArtifactRegistryRepositoryIamMember,
     IamWorkloadIdentityPool,
     IamWorkloadIdentityPoolProvider,
     IamWorkloadIdentityPoolProviderOidc,
     ProjectIamMember,
     ServiceAccount,
     ServiceAccountIamMember,
+    StorageBucketIamMember,
 )
 
 DEPLOYER_ROLES: dict[str, str] = {
@@ -42,10 +45,16 @@ DEPLOYER_ROLES: dict[str, str] = {
     "project_iam_admin": "roles/resourcemanager.projectIamAdmin",  # the VMs' project role bindings
     "certificate_manager_editor": "roles/certificatemanager.editor",  # regional certificates
     "secret_manager_admin": "roles/secretmanager.admin",  # server secrets and who may read them
-    "monitoring_editor": "roles/monitoring.editor",  # alert policies, uptime checks
-    "logging_config_writer": "roles/logging.configWriter",  # log-based metrics
+    "monitoring_editor": "roles/monitoring.editor",  # alert policies, uptime checks, dashboards
 }
 """What the deployment stacks create, and nothing broader (no Owner, no Editor)."""
+
+BUCKET_IAM_ROLE = "roles/storage.admin"
+"""On the weights bucket only: the network stack grants the VMs read access to it
+(``storage.buckets.setIamPolicy``, which no narrower predefined role holds)."""
+REPOSITORY_IAM_ROLE = "roles/artifactregistry.admin"
+"""On the image's repository only: the network stack grants the VMs pull access to it
+(``artifactregistry.repositories.setIamPolicy``, likewise)."""
 
 _SERVICE_ACCOUNT_CHECKS = {
     "service_account_admin": ("CKV_GCP_49",),
@@ -97,6 +106,8 @@ class TfcDynamicCredentials(Construct):
         organization: str,
         workspaces: Sequence[str],
         project: str | None,
+        weights_bucket: str | None = None,
+        image_repository: ArtifactRepository | None = None,
         depends_on: Sequence[ITerraformDependable] = (),
     ) -> None:
         super().__init__(scope, id_)
@@ -140,6 +151,20 @@ class TfcDynamicCredentials(Construct):
             binding.override_logical_id(f"tfc_deployer_{key}")
             for check in _SERVICE_ACCOUNT_CHECKS.get(key, ()):
                 skip_check(binding, check, _SERVICE_ACCOUNT_REASON)
+        if weights_bucket is not None:
+            StorageBucketIamMember(
+                self, "bucket_iam", bucket=weights_bucket, role=BUCKET_IAM_ROLE, member=deployer.member
+            ).override_logical_id("tfc_deployer_weights_bucket_iam")
+        if image_repository is not None:
+            ArtifactRegistryRepositoryIamMember(
+                self,
+                "repository_iam",
+                project=image_repository.project,
+                location=image_repository.location,
+                repository=image_repository.repository,
+                role=REPOSITORY_IAM_ROLE,
+                member=deployer.member,
+            ).override_logical_id("tfc_deployer_image_repository_iam")
         ServiceAccountIamMember(
             self,
             "workload_identity_user",

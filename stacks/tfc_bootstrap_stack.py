@@ -63,6 +63,8 @@ class TfcBootstrapStack(TerraformStack):
             organization=state.organization,
             workspaces=[tfc_workspace(state, stack) for stack in readers],
             project=state.project,
+            weights_bucket=config.server.weights_bucket,
+            image_repository=config.server.artifact_repository,
             depends_on=services.services,
         )
         TfcWorkspaces(

@@ -221,3 +221,24 @@ def test_bootstrap_into_an_unwritable_output_directory_is_one_line(tmp_path: Pat
     assert result.returncode == 1
     assert result.stderr.strip().startswith(f"error: {blocker}"), result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_deployer_may_grant_on_the_weights_bucket_and_image_repository_only_when_used(
+    tmp_path_factory: pytest.TempPathFactory, bootstrap: dict[str, Any]
+) -> None:
+    """The network stack grants the VMs read access to these two; the deployer needs their IAM, nothing wider."""
+    assert "google_storage_bucket_iam_member" not in bootstrap["resource"]
+    assert "google_artifact_registry_repository_iam_member" not in bootstrap["resource"]
+    document = load_yaml(TFC_CONFIG)
+    document["server"] = {
+        "image": "us-docker.pkg.dev/acme-images/serving/vllm-openai:v0.11.0",
+        "weights_bucket": "acme-llm-weights",
+    }
+    resources = synth_bootstrap(tmp_path_factory, document)["resource"]
+    deployer = "${google_service_account.tfc_deployer.member}"
+    (bucket,) = resources["google_storage_bucket_iam_member"].values()
+    assert (bucket["bucket"], bucket["role"], bucket["member"]) == ("acme-llm-weights", "roles/storage.admin", deployer)
+    (repository,) = resources["google_artifact_registry_repository_iam_member"].values()
+    assert (repository["project"], repository["location"], repository["repository"]) == ("acme-images", "us", "serving")
+    assert (repository["role"], repository["member"]) == ("roles/artifactregistry.admin", deployer)
+    assert {b["role"] for b in resources["google_project_iam_member"].values()} == set(DEPLOYER_ROLES.values())
