@@ -195,11 +195,20 @@ def _weights_steps(bucket: str, model: str) -> tuple[str, ...]:
     )
 
 
+DOCKER_HOME = "/var/lib/inference-home"
+"""HOME for docker's credential helper: COS's root filesystem (root's home included) is read-only."""
+
+
 def _image_steps(server: InferenceServer) -> tuple[str, ...]:
-    """Registry credentials (Artifact Registry only) and the image pull, retried."""
+    """Registry credentials (Artifact Registry only) and the image pull, retried.
+
+    ``docker-credential-gcr configure-docker`` writes ``$HOME/.docker/config.json``,
+    which ``docker pull`` then reads; HOME points at a writable folder first.
+    """
     lines: list[str] = []
     repository = server.artifact_repository
     if repository is not None:
+        lines += [f"export HOME={DOCKER_HOME}", 'mkdir -p "$HOME"']
         lines.append(
             f"retry 'registry credentials' docker-credential-gcr configure-docker --registries={repository.location}-docker.pkg.dev"
         )

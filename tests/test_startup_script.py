@@ -114,7 +114,9 @@ def test_server_runs_the_pinned_model_and_image() -> None:
     )
     script = script_for(InferenceServer(image=AR_IMAGE, weights_bucket="acme-weights"))
     assert "docker-credential-gcr configure-docker --registries=us-docker.pkg.dev" in script
-    assert f"docker pull {AR_IMAGE}" in script
+    # COS's root filesystem is read-only: the helper writes $HOME/.docker/config.json, docker pull reads it.
+    home = script.index("export HOME=/var/lib/inference-home\nmkdir -p \"$HOME\"\n")
+    assert home < script.index("docker-credential-gcr") < script.index(f"docker pull {AR_IMAGE}")
     assert f"{CLOUD_SDK_IMAGE}" in script and "gcloud storage rsync --recursive gs://acme-weights/Qwen/Qwen2.5-7B-Instruct" in script
     assert "--volume /mnt/stateful_partition/model-weights:/models:ro" in script
     assert "docker-credential-gcr" not in script_for()
