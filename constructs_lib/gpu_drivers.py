@@ -1,11 +1,12 @@
 """The NVIDIA driver each GPU family gets on Container-Optimized OS, pinned instead of ``latest``.
 
-``cos-extensions install gpu -- -version=<v>`` installs a driver that Google
+``cos-extensions install gpu -- --version=<v>`` installs a driver that Google
 has signed for the running COS image; ``latest`` changes under a running
 fleet, so a new VM could come up with a driver the serving image was never
 tested with. Each family is pinned to an NVIDIA driver branch that supports it
 (Hopper needs R550+, Blackwell R570+ / R580+), on a COS LTS milestone
-(``serving_pool.BOOT_IMAGE``) so the set of signed drivers stays put.
+(``serving_pool.BOOT_IMAGE``) so the set of signed drivers stays put; within a
+branch the patch level is the milestone's, so an exact pin is the override's job.
 ``server.gpu_driver_version`` overrides the pin (a branch ``R<nnn>``, an exact
 version such as ``550.90.07``, or ``default``, the milestone's default driver).
 

@@ -51,11 +51,6 @@ BOOT_LOG_TAG = "inference-boot"
 """Prefix of the boot's lines on the serial console (``gcloud compute instances get-serial-port-output``)."""
 
 
-def boot_disk_type(machine_type: str) -> str:
-    """The catalog's preferred boot disk for the series: Hyperdisk for A3/A4/G4, Persistent Disk otherwise."""
-    return gpu_catalog.boot_disk_type(machine_type)
-
-
 def server_args(server: InferenceServer, region: Region) -> tuple[str, ...]:
     """``server.args`` then the region's ``server_args``; for vLLM on several GPUs, tensor
     parallelism over all of them unless the arguments already choose it."""
@@ -404,7 +399,7 @@ class ServingPool(Construct):
                     boot=True,
                     auto_delete=True,
                     disk_size_gb=BOOT_DISK_GB,
-                    disk_type=boot_disk_type(region.machine_type),
+                    disk_type=gpu_catalog.boot_disk_type(region.machine_type),
                 )
             ],
             guest_accelerator=(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 
 from constructs_lib.config import InferenceServer
-from constructs_lib.serving_pool import SERVER_GAUGE, boot_disk_type, startup_script
+from constructs_lib.gpu_catalog import boot_disk_type
+from constructs_lib.serving_pool import SERVER_GAUGE, startup_script
 from tests.conftest import Synth
 
 REGION = "region-us-central1"
