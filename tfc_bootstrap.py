@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from constructs_lib import run_environment, synth_failures, toolkit
+from constructs_lib import provider_import, run_environment, synth_failures, toolkit
 from constructs_lib.config import ConfigError, TfcState, config_path, load_config, output_directory
 from constructs_lib.output_directory import replace_on_success
 
@@ -32,6 +32,7 @@ def main() -> int:
             )
         run_environment.prepare(os.environ)
         toolkit.tfe_package()  # cdktf only: CDK Terrain has no tfe provider
+        provider_import.install()  # load only the Google provider resources the stack uses
         from stacks.tfc_bootstrap_stack import build_bootstrap_app
 
         with replace_on_success(outdir) as staging:

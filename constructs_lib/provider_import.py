@@ -65,7 +65,9 @@ is ``0`` or ``python``.  The hook is only added while no jsii kernel runs yet
 (no ``*._jsii`` module imported): a running kernel would not see it.
 
 The same moment installs :mod:`constructs_lib.jsii_structs` (settings structs
-reach the kernel without their unset fields; byte-identical output too).
+reach the kernel without their unset fields; byte-identical output too), and the
+node half comes with :mod:`constructs_lib.jsii_kernel_process` (the kernel as
+Python's direct child, without jsii's relay process).
 
 ``LLM_FAST_PROVIDER_IMPORT``: ``0`` = the plain, eager way; ``python`` = the
 Python half only (to measure the halves apart); unset or anything else = both.
@@ -322,6 +324,9 @@ def install() -> None:
         return
     if _install_python_half() and chosen == "full":
         _install_node_half()
+        from constructs_lib import jsii_kernel_process
+
+        jsii_kernel_process.install_before_the_kernel_starts()
 
 
 #: The jsii assemblies the app loads: (directory under the jsii package cache, distribution).

@@ -4,7 +4,7 @@
 //
 // Reads the manifest and each stack's cdk.tf.json that the Python app wrote and builds the
 // same stacks again with the typed TypeScript classes: one TerraformStack per stack, its
-// GoogleProvider, LocalBackend and terraform_remote_state data sources, every resource with
+// GoogleProvider, LocalBackend, Terraform version pin and terraform_remote_state data sources, every resource with
 // the same logical id and the same attributes (keys in camelCase, as a TypeScript app writes
 // them), and the same outputs; then App.synth(). So it does the job our Python app does, in
 // the toolchain's own language, without jsii between the app and the constructs. Only
@@ -56,6 +56,8 @@ function buildStack(app: App, name: string, document: JsonObject): void {
   }
   const backend = ((document.terraform as JsonObject).backend as JsonObject).local as JsonObject;
   new LocalBackend(stack, { path: backend.path as string });
+  const requiredVersion = (document.terraform as JsonObject).required_version;
+  if (typeof requiredVersion === "string") stack.addOverride("terraform.required_version", requiredVersion);
   const remoteStates = ((document.data as JsonObject | undefined)?.terraform_remote_state ?? {}) as JsonObject;
   for (const [id, state] of Object.entries(remoteStates)) {
     const config = (state as JsonObject).config as JsonObject;
