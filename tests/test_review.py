@@ -420,6 +420,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], needle: str)
 
 
 def test_missing_directory_is_exit_2(tmp_path: Path) -> None:
+    """Through the script: its exit status and stderr (the other bad inputs call its main)."""
     good = make_app(tmp_path / "good")
     missing = tmp_path / "nope"
     assert_one_line_error(run_review(missing, good), str(missing))
@@ -430,7 +431,7 @@ def test_directory_without_manifest_is_exit_2(tmp_path: Path) -> None:
     good = make_app(tmp_path / "good")
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert_one_line_error(run_review(empty, good), "manifest.json")
+    assert_one_line_error(run_review_in_process(empty, good), "manifest.json")
 
 
 @pytest.mark.parametrize("broken", ["manifest.json", "stacks/global-frontend/cdk.tf.json"])
@@ -438,14 +439,14 @@ def test_invalid_json_is_exit_2(tmp_path: Path, broken: str) -> None:
     good = make_app(tmp_path / "good")
     bad = make_app(tmp_path / "bad")
     (bad / broken).write_text('{"stacks": ')
-    assert_one_line_error(run_review(good, bad), broken)
+    assert_one_line_error(run_review_in_process(good, bad), broken)
 
 
 def test_stack_listed_in_manifest_but_missing_is_exit_2(tmp_path: Path) -> None:
     good = make_app(tmp_path / "good")
     bad = make_app(tmp_path / "bad")
     (bad / "stacks" / "network" / "cdk.tf.json").unlink()
-    assert_one_line_error(run_review(good, bad), "network")
+    assert_one_line_error(run_review_in_process(good, bad), "network")
 
 
 # ------------------------------------------------------------------------- checkouts
