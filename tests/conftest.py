@@ -34,9 +34,28 @@ COLLECTED: list[pytest.Item] = []
 """Every test collected in this process, before -k/-m deselection (tests/test_snapshot_files.py)."""
 
 
+SLOW_FILES_FIRST = (
+    "test_provider_import.py",
+    "test_cli.py",
+    "test_main.py",
+    "test_output_directory.py",
+    "test_readme.py",
+    "test_review.py",
+    "test_jsii_package_cache.py",
+    "test_workflows.py",
+)
+"""The files that run subprocesses for seconds, longest first (tests/test_*.py --durations=0).
+
+pytest.ini's --no-loadscope-reorder makes xdist hand out files in collection order: these
+start first, and the many quick files fill in around them, so the two workers end together.
+"""
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     COLLECTED[:] = items
+    rank = {name: index for index, name in enumerate(SLOW_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
 
 
 @dataclass(frozen=True)

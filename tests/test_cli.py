@@ -1,10 +1,12 @@
 """The pinned cdktf CLI (`npx cdktf synth`) as users run it: config switches and the region runbooks.
 
-Every step goes through the CLI into one output directory, as a user's
-`cdktf.out` lives on between commands, and is followed by a check that the
-manifest and the stack folders agree. The CLI removes the stack folders it saw
-before a synth that the new manifest no longer lists; the app must leave them
-for it (it fails with ENOENT otherwise).
+Every step writes into one output directory, as a user's `cdktf.out` lives on
+between commands, and is followed by a check that the manifest and the stack
+folders agree. The CLI removes the stack folders it saw before a synth that the
+new manifest no longer lists; the app must leave them for it (it fails with
+ENOENT otherwise). So the steps that drop a stack go through the CLI; the steps
+that keep every stack run the app as the CLI runs it (cdktf.json's command, with
+the CLI's CDKTF_OUTDIR), which saves the CLI's two seconds per call.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,19 @@ def cdktf_synth(config: Path, outdir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def app_synth(config: Path, outdir: Path) -> subprocess.CompletedProcess[str]:
+    """What `cdktf synth --output OUTDIR` runs: cdktf.json's app command, CDKTF_OUTDIR set to OUTDIR."""
+    command = json.loads((REPO / "cdktf.json").read_text())["app"]
+    return subprocess.run(
+        shlex.split(command),
+        cwd=REPO,
+        env=cli_environment(DEPLOYMENT_CONFIG=str(config), CDKTF_OUTDIR=str(outdir)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def assert_clean_success(result: subprocess.CompletedProcess[str]) -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -76,7 +92,7 @@ def write_config(path: Path, document: dict[str, Any]) -> Path:
 def test_config_switch_and_the_decommission_runbook_through_the_cli(tmp_path: Path) -> None:
     outdir = tmp_path / "cdktf.out"
 
-    assert_clean_success(cdktf_synth(DEFAULT_CONFIG, outdir))
+    assert_clean_success(app_synth(DEFAULT_CONFIG, outdir))
     assert set(stacks_on_disk(outdir)) == {"network", "region-us-central1", "region-europe-west4", "global-frontend"}
     (outdir / "stacks" / "network" / ".terraform").mkdir()  # as `cdktf deploy` leaves it
     (outdir / "stacks" / "network" / ".terraform" / "marker").write_text("init")
@@ -98,17 +114,17 @@ def test_config_switch_and_the_decommission_runbook_through_the_cli(tmp_path: Pa
     ]
     assert (outdir / "stacks" / "network" / ".terraform" / "marker").read_text() == "init"
 
-    # The README's decommission runbook for asia-southeast1, each step through the CLI.
+    # The README's decommission runbook for asia-southeast1; the CLI where a stack goes away.
     document = load_yaml(THREE_REGIONS_CONFIG)
     position = [r["region"] for r in document["regions"]].index("asia-southeast1")
     drained = copy.deepcopy(document)
     drained["regions"][position]["capacity_scaler"] = 0
-    assert_clean_success(cdktf_synth(write_config(tmp_path / "1-drain.yaml", drained), outdir))
+    assert_clean_success(app_synth(write_config(tmp_path / "1-drain.yaml", drained), outdir))
     assert "region-asia-southeast1" in stacks_on_disk(outdir)["global-frontend"]["dependencies"]
 
     marked = copy.deepcopy(drained)
     marked["regions"][position]["decommission"] = True
-    assert_clean_success(cdktf_synth(write_config(tmp_path / "2-decommission.yaml", marked), outdir))
+    assert_clean_success(app_synth(write_config(tmp_path / "2-decommission.yaml", marked), outdir))
     stacks = stacks_on_disk(outdir)
     assert "region-asia-southeast1" in stacks  # still synthesized, to be destroyed (step 3, needs the cloud)
     assert "region-asia-southeast1" not in stacks["global-frontend"]["dependencies"]

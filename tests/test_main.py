@@ -116,11 +116,18 @@ def test_removed_stack_folder_is_dropped(good_outdir: Path) -> None:
     assert not (good_outdir / "stacks" / "network").exists()
 
 
-def test_main_synthesizes_the_default_deployment(tmp_path: Path) -> None:
-    """The real entry point, end to end: every contract stack, relative paths only."""
-    outdir = tmp_path / "out"
-    result = run_main({"CDKTF_OUTDIR": str(outdir)})
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`python main.py` on the default deployment with hash seed 1: shared by the two tests below."""
+    outdir = tmp_path_factory.mktemp("main") / "seed-1"
+    result = run_main({"CDKTF_OUTDIR": str(outdir), "PYTHONHASHSEED": "1"})
     assert result.returncode == 0, result.stderr
+    return outdir
+
+
+def test_main_synthesizes_the_default_deployment(default_run: Path) -> None:
+    """The real entry point, end to end: every contract stack, relative paths only."""
+    outdir, tmp_path = default_run, default_run.parent
     manifest = json.loads((outdir / "manifest.json").read_text())
     assert set(manifest["stacks"]) == {"network", "region-us-central1", "region-europe-west4", "global-frontend"}
     for stack in manifest["stacks"].values():
@@ -164,12 +171,9 @@ def test_unwritable_output_directory_is_one_line(tmp_path: Path) -> None:
     assert "cannot write the output" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_separate_runs_write_identical_bytes(tmp_path: Path) -> None:
+def test_separate_runs_write_identical_bytes(default_run: Path, tmp_path: Path) -> None:
     """Determinism across processes, not only within one: different hash seeds, same files."""
-    digests = []
-    for seed in ("1", "2"):
-        outdir = tmp_path / f"seed-{seed}"
-        result = run_main({"CDKTF_OUTDIR": str(outdir), "PYTHONHASHSEED": seed})
-        assert result.returncode == 0, result.stderr
-        digests.append(tree_digest(outdir))
-    assert digests[0] == digests[1]
+    outdir = tmp_path / "seed-2"
+    result = run_main({"CDKTF_OUTDIR": str(outdir), "PYTHONHASHSEED": "2"})
+    assert result.returncode == 0, result.stderr
+    assert tree_digest(default_run) == tree_digest(outdir)

@@ -7,6 +7,10 @@ so these tests run in milliseconds and pin down what a reviewer sees.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib.util
+import io
 import json
 import os
 import re
@@ -181,15 +185,49 @@ def make_app(root: Path, regions: dict[str, dict[str, Any]] | None = None, *, ve
 
 
 def run_review(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """tools/review.py as CI runs it: its own interpreter, exit status, stdout and stderr."""
     return subprocess.run([sys.executable, str(REVIEW), *map(str, args)],
                           capture_output=True, text=True, timeout=60)
 
 
+@functools.cache
+def review_module() -> Any:
+    """tools/review.py as a module, imported once (the script's own directory is not a package)."""
+    spec = importlib.util.spec_from_file_location("tools_review", REVIEW)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_review_in_process(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The same `main(argv)` the script runs, in this process: no interpreter and deepdiff import
+    per call. The command-line contract (exit status, one-line errors, --output, --help) is
+    tested through run_review."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    argv = list(map(str, args))
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        returncode = review_module().main(argv)
+    return subprocess.CompletedProcess([str(REVIEW), *argv], returncode, stdout.getvalue(), stderr.getvalue())
+
+
 def review(old: Path, new: Path) -> str:
-    result = run_review(old, new)
+    result = run_review_in_process(old, new)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     return result.stdout
+
+
+def test_the_script_prints_the_same_review_as_its_main(tmp_path: Path) -> None:
+    """The in-process calls below see what a user of the script sees."""
+    old = make_app(tmp_path / "old")
+    drained = {**DEFAULT_REGIONS, "europe-west4": {**DEFAULT_REGIONS["europe-west4"], "capacity": 0}}
+    new = make_app(tmp_path / "new", drained)
+    result = run_review(old, new)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout == review(old, new)
+    assert "`backend[region-europe-west4].capacity_scaler`" in result.stdout
 
 
 def diff_part(markdown: str) -> str:
@@ -382,6 +420,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], needle: str)
 
 
 def test_missing_directory_is_exit_2(tmp_path: Path) -> None:
+    """Through the script: its exit status and stderr (the other bad inputs call its main)."""
     good = make_app(tmp_path / "good")
     missing = tmp_path / "nope"
     assert_one_line_error(run_review(missing, good), str(missing))
@@ -392,7 +431,7 @@ def test_directory_without_manifest_is_exit_2(tmp_path: Path) -> None:
     good = make_app(tmp_path / "good")
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert_one_line_error(run_review(empty, good), "manifest.json")
+    assert_one_line_error(run_review_in_process(empty, good), "manifest.json")
 
 
 @pytest.mark.parametrize("broken", ["manifest.json", "stacks/global-frontend/cdk.tf.json"])
@@ -400,14 +439,14 @@ def test_invalid_json_is_exit_2(tmp_path: Path, broken: str) -> None:
     good = make_app(tmp_path / "good")
     bad = make_app(tmp_path / "bad")
     (bad / broken).write_text('{"stacks": ')
-    assert_one_line_error(run_review(good, bad), broken)
+    assert_one_line_error(run_review_in_process(good, bad), broken)
 
 
 def test_stack_listed_in_manifest_but_missing_is_exit_2(tmp_path: Path) -> None:
     good = make_app(tmp_path / "good")
     bad = make_app(tmp_path / "bad")
     (bad / "stacks" / "network" / "cdk.tf.json").unlink()
-    assert_one_line_error(run_review(good, bad), "network")
+    assert_one_line_error(run_review_in_process(good, bad), "network")
 
 
 # ------------------------------------------------------------------------- checkouts
@@ -522,7 +561,7 @@ def test_a_review_too_large_for_one_comment_leaves_detail_out_between_sections(t
     regions = {f"zz-test{i:02d}": {"machine_type": f"g2-standard-{(4, 8, 12, 16)[i % 4]}", "min": 1 + i % 3,
                                    "max": 9, "capacity": 1} for i in range(40)}
     new = make_app(tmp_path / "new", regions)
-    result = run_review(old, new, "--limit", "25000")
+    result = run_review_in_process(old, new, "--limit", "25000")
     assert result.returncode == 0, result.stderr
     assert_fits_with_intact_picture(result.stdout, 25000)
     assert "entry point is left out at this size" in result.stdout
