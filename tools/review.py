@@ -1223,6 +1223,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def write_markdown(text: str, output: Path | None) -> None:
+    """``text`` to ``output``, or to stdout without one; a file that cannot be written is a ReviewError."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ReviewError(output, f"cannot write: {exc.strerror or exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the review; bad input becomes exit status 2 and one ``error:`` line."""
     args = parse_args(argv)
@@ -1236,13 +1247,7 @@ def main(argv: list[str] | None = None) -> int:
             args.new_label or str(args.new_outdir),
             limit=args.limit or None,
         )
-        if args.output:
-            try:
-                args.output.write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise ReviewError(args.output, f"cannot write: {exc.strerror or exc}") from None
-        else:
-            sys.stdout.write(text)
+        write_markdown(text, args.output)
     except ReviewError as exc:
         print(exc.line(), file=sys.stderr)
         return 2

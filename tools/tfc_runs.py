@@ -253,13 +253,7 @@ def main(argv: list[str] | None = None, run: Runner = subprocess_runner) -> int:
             return 0
         _, plans_md = plan(old, new, run, skip=args.skip_plans)
         comment = review.build_comment(old, new, args.old_label, args.new_label, appendix=plans_md)
-        if args.output:
-            try:
-                args.output.write_text(comment, encoding="utf-8")
-            except OSError as exc:
-                raise ReviewError(args.output, f"cannot write: {exc.strerror or exc}") from None
-        else:
-            sys.stdout.write(comment)
+        review.write_markdown(comment, args.output)
     except ReviewError as exc:
         print(exc.line(), file=sys.stderr)
         return 2
