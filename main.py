@@ -16,7 +16,7 @@ import os
 from constructs_lib import provider_import, run_environment, synth_failures
 from constructs_lib.config import config_path, load_config, output_directory
 from constructs_lib.fast_exit import exit_now
-from constructs_lib.output_directory import replace_on_success
+from constructs_lib.output_directory import check_replaceable, replace_on_success
 from constructs_lib.validation.synthesized_app import require_rules
 
 RUN_BY_CDKTF_CLI = "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS" in os.environ
@@ -30,6 +30,7 @@ def main() -> int:
         source = config_path(os.environ)
         outdir = output_directory(os.environ)
         config = load_config(source)
+        check_replaceable(outdir)  # in a second, not after the provider import
         run_environment.prepare(os.environ)
         provider_import.install()  # load only the provider resources the stacks use
         from stacks.app import build_app  # heavy: loads cdktf and the provider

@@ -14,7 +14,7 @@ import sys
 
 from constructs_lib import provider_import, run_environment, synth_failures, toolkit
 from constructs_lib.config import ConfigError, TfcState, config_path, load_config, output_directory
-from constructs_lib.output_directory import replace_on_success
+from constructs_lib.output_directory import check_replaceable, replace_on_success
 
 
 def main() -> int:
@@ -30,6 +30,7 @@ def main() -> int:
                 "state.backend",
                 f"is {config.state.backend!r}; the bootstrap is for tfc (set DEPLOYMENT_CONFIG to the tfc file)",
             )
+        check_replaceable(outdir)
         run_environment.prepare(os.environ)
         toolkit.tfe_package()  # cdktf only: CDK Terrain has no tfe provider
         provider_import.install()  # load only the Google provider resources the stack uses

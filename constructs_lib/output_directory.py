@@ -55,6 +55,12 @@ class OutputDirectoryError(Exception):
         super().__init__(f"error: {path}: {message}")
 
 
+def check_replaceable(outdir: str) -> None:
+    """Refuse, before any slow work, an output directory :func:`replace_on_success` would refuse
+    (it checks again under the lock when it publishes)."""
+    _earlier_synth(Path(os.path.abspath(outdir)), outdir)
+
+
 @contextmanager
 def replace_on_success(
     outdir: str, *, keep_removed_stacks: bool = False, lock_wait_seconds: float = LOCK_WAIT_SECONDS

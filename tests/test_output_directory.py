@@ -100,6 +100,13 @@ def test_main_refuses_the_project_folder_as_output(tmp_path: Path) -> None:
     assert tree_digest(REPO / "stacks") == before
 
 
+def test_an_output_directory_it_may_not_replace_is_refused_before_the_cdk_loads() -> None:
+    """The refusal comes first: with a toolkit this venv lacks, loading the CDK would fail instead."""
+    result = run_main({"CDKTF_OUTDIR": ".", "LLM_CDK_TOOLKIT": "cdktn"})
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: .: is not empty and holds no earlier synth"), result.stderr
+
+
 @pytest.mark.parametrize("kind", ["file", "symlink"])
 def test_other_kinds_of_output_path_are_refused(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "out"
