@@ -63,6 +63,31 @@ def _documentation(text: str) -> MonitoringAlertPolicyDocumentation:
     return MonitoringAlertPolicyDocumentation(content=text, mime_type="text/markdown")
 
 
+def _alert_policy(
+    scope: Construct,
+    id_: str,
+    *,
+    logical_id: str,
+    display_name: str,
+    severity: str,
+    condition: MonitoringAlertPolicyConditions,
+    channels: list[str],
+    doc: str,
+) -> None:
+    """A one-condition alert policy that notifies ``channels`` and closes a day after it clears."""
+    MonitoringAlertPolicy(
+        scope,
+        id_,
+        display_name=display_name,
+        combiner="OR",
+        severity=severity,
+        conditions=[condition],
+        notification_channels=channels,
+        documentation=_documentation(doc),
+        alert_strategy={"auto_close": "86400s"},
+    ).override_logical_id(logical_id)
+
+
 class RegionAlerts(Construct):
     """Alert policies for one region: no serving VM, capacity at the autoscaler's maximum
     (only when the group can scale: with min_replicas = max_replicas it is always there),
@@ -85,17 +110,16 @@ class RegionAlerts(Construct):
         backend = _backend_filter(name_prefix, region)
 
         def policy(key: str, title: str, severity: str, condition: MonitoringAlertPolicyConditions, doc: str) -> None:
-            MonitoringAlertPolicy(
+            _alert_policy(
                 self,
                 key,
+                logical_id=f"alert_{key}",
                 display_name=f"{name_prefix} {region}: {title}",
-                combiner="OR",
                 severity=severity,
-                conditions=[condition],
-                notification_channels=channels,
-                documentation=_documentation(doc),
-                alert_strategy={"auto_close": "86400s"},
-            ).override_logical_id(f"alert_{key}")
+                condition=condition,
+                channels=channels,
+                doc=doc,
+            )
 
         policy(
             "no_serving_vm",
@@ -227,41 +251,38 @@ class EndpointUptimeCheck(Construct):
             monitored_resource={"type": "uptime_url", "labels": {"project_id": project_id, "host": domain}},
         )
         check.override_logical_id("endpoint_uptime_check")
-        MonitoringAlertPolicy(
+        _alert_policy(
             self,
             "alert",
+            logical_id="alert_endpoint_down",
             display_name=f"{name_prefix}: public endpoint down",
-            combiner="OR",
             severity="CRITICAL",
-            conditions=[
-                MonitoringAlertPolicyConditions(
-                    display_name=f"https://{domain}{health_path} fails from more than one checker location",
-                    condition_threshold=MonitoringAlertPolicyConditionsConditionThreshold(
-                        filter=(
-                            'metric.type="monitoring.googleapis.com/uptime_check/check_passed" '
-                            f'AND resource.type="uptime_url" AND metric.label.check_id="{check.uptime_check_id}"'
-                        ),
-                        comparison="COMPARISON_GT",
-                        threshold_value=1,
-                        duration="300s",
-                        aggregations=[
-                            MonitoringAlertPolicyConditionsConditionThresholdAggregations(
-                                alignment_period=WINDOW,
-                                per_series_aligner="ALIGN_NEXT_OLDER",
-                                cross_series_reducer="REDUCE_COUNT_FALSE",
-                                group_by_fields=["resource.label.host"],
-                            )
-                        ],
+            condition=MonitoringAlertPolicyConditions(
+                display_name=f"https://{domain}{health_path} fails from more than one checker location",
+                condition_threshold=MonitoringAlertPolicyConditionsConditionThreshold(
+                    filter=(
+                        'metric.type="monitoring.googleapis.com/uptime_check/check_passed" '
+                        f'AND resource.type="uptime_url" AND metric.label.check_id="{check.uptime_check_id}"'
                     ),
-                )
-            ],
-            notification_channels=channel_names(project_id, alerts.notification_channels),
-            documentation=_documentation(
+                    comparison="COMPARISON_GT",
+                    threshold_value=1,
+                    duration="300s",
+                    aggregations=[
+                        MonitoringAlertPolicyConditionsConditionThresholdAggregations(
+                            alignment_period=WINDOW,
+                            per_series_aligner="ALIGN_NEXT_OLDER",
+                            cross_series_reducer="REDUCE_COUNT_FALSE",
+                            group_by_fields=["resource.label.host"],
+                        )
+                    ],
+                ),
+            ),
+            channels=channel_names(project_id, alerts.notification_channels),
+            doc=(
                 f"`https://{domain}{health_path}` has failed from several places for 5 minutes: every region is "
                 "down, or the certificate, DNS or load balancer is broken. Check the per-region alerts first."
             ),
-            alert_strategy={"auto_close": "86400s"},
-        ).override_logical_id("alert_endpoint_down")
+        )
 
 
 def _chart(title: str, filter_: str, aligner: str, reducer: str, group_by: str) -> dict[str, object]:
