@@ -21,7 +21,7 @@ export CHECKPOINT_DISABLE := 1
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 CDKTF := node_modules/.bin/cdktf
 
-.PHONY: help install synth test unit lint format mutate scan cdktn-check actionlint bench review deploy diff tfc-bootstrap clean
+.PHONY: help install synth test unit lint format mutate scan fast-path-check cdktn-check actionlint bench review deploy diff tfc-bootstrap clean
 
 help: ## List the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,9 +32,11 @@ install: node_modules/.synced .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Inst
 .venv/.synced: Pipfile.lock | node_modules/.synced
 	@$(PIPENV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
 	$(PIPENV) sync --dev
-	@# cdktf.json runs the app with python -O: give it its bytecode, and let jsii index the provider once.
+	@# cdktf.json runs the app with python -O: give it its bytecode; let jsii index the provider once and
+	@# compile the bindings without annotations (constructs_lib/lean_bindings.py) for -O and for the tests.
 	$(VENV_PYTHON) -O -m compileall -q -j 0 .venv/lib >/dev/null
-	-$(VENV_PYTHON) -c 'from constructs_lib.provider_import import warm_jsii_cache; warm_jsii_cache()'
+	-$(VENV_PYTHON) -O tools/warm_caches.py
+	-$(VENV_PYTHON) tools/warm_caches.py
 	@touch $@
 
 node_modules/.synced: package-lock.json
@@ -51,10 +53,11 @@ synth: .venv/.synced node_modules/.synced ## Synthesize $DEPLOYMENT_CONFIG (defa
 	@$(VENV_PYTHON) -O main.py
 	@echo "synthesized $${DEPLOYMENT_CONFIG:-config/default.yaml} into $${CDKTF_OUTDIR:-cdktf.out}"
 
-test: install ## Run the linters, the whole test suite, the security scan and the CDK Terrain check (what CI runs)
+test: install ## Run the linters, the whole test suite, the security scan and the fast-path and CDK Terrain checks (what CI runs)
 	$(MAKE) --no-print-directory lint
 	$(VENV_PYTHON) -m pytest
 	$(MAKE) --no-print-directory scan
+	$(MAKE) --no-print-directory fast-path-check
 	$(MAKE) --no-print-directory cdktn-check
 
 unit: .venv/.synced ## Run the linters and the tests (no install of the CLI or checkov)
@@ -84,12 +87,25 @@ scan: .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Checkov on the synthesized d
 	DEPLOYMENT_CONFIG=config/examples/tfc.yaml CDKTF_OUTDIR=$$out/bootstrap $(VENV_PYTHON) tfc_bootstrap.py && \
 	$(VENV_PYTHON) tools/security_scan.py $$out/bootstrap
 
+# The fast synth path (README "Synthesis speed and memory") against the plain CDKTF Python path
+# (every provider module imported, jsii's own relay and kernel): every file byte for byte.
+fast-path-check: .venv/.synced node_modules/.synced ## Synthesize the default and three-region deployments on the fast path and on the plain CDKTF Python path and compare every file
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	for config in config/default.yaml $(THREE_REGIONS); do \
+	  name=$$(basename $$config .yaml); \
+	  echo "== fast path vs plain CDKTF Python: $$config"; \
+	  DEPLOYMENT_CONFIG=$$config CDKTF_OUTDIR=$$out/fast-$$name LLM_FAST_PROVIDER_IMPORT=1 $(VENV_PYTHON) -O main.py && \
+	  DEPLOYMENT_CONFIG=$$config CDKTF_OUTDIR=$$out/plain-$$name LLM_FAST_PROVIDER_IMPORT=0 $(VENV_PYTHON) main.py && \
+	  diff -r $$out/plain-$$name $$out/fast-$$name || exit 1; \
+	done
+
 # CDK Terrain (README "Moving to CDK Terrain"): its own locked Python environment and CLI,
 # on the Node 22 that the npm package `node` brings (the CLI needs >= 22.19).
 $(CDKTN_DIR)/.venv/.synced: $(CDKTN_DIR)/Pipfile.lock
 	cd $(CDKTN_DIR) && $(PIPENV) sync
 	$(CDKTN_PYTHON) -O -m compileall -q -j 0 $(CDKTN_DIR)/.venv/lib >/dev/null
 	LLM_CDK_TOOLKIT=cdktn $(CDKTN_PYTHON) -c 'from constructs_lib.provider_import import warm_jsii_cache; exit(not warm_jsii_cache())'
+	-LLM_CDK_TOOLKIT=cdktn $(CDKTN_PYTHON) -O tools/warm_caches.py
 	@touch $@
 
 $(CDKTN_DIR)/node_modules/.synced: $(CDKTN_DIR)/package-lock.json
@@ -110,7 +126,7 @@ cdktn-check: .venv/.synced $(CDKTN_DIR)/.venv/.synced $(CDKTN_DIR)/node_modules/
 
 TS_BASELINE := tools/ts-baseline
 
-bench: .venv/.synced node_modules/.synced $(TS_BASELINE)/dist/main.js ## Synth time and memory at 2, 10, 40 regions vs the plain path and TypeScript (ARGS='--quick'); writes bench.out/
+bench: .venv/.synced node_modules/.synced $(TS_BASELINE)/dist/main.js ## Synth time and memory at 2, 10, 30 regions vs the plain path and TypeScript (ARGS='--quick'); writes bench.out/
 	$(VENV_PYTHON) tools/bench.py $(ARGS)
 
 $(TS_BASELINE)/node_modules/.synced: $(TS_BASELINE)/package-lock.json

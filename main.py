@@ -33,6 +33,7 @@ def main() -> int:
         check_replaceable(outdir)  # in a second, not after the provider import
         run_environment.prepare(os.environ)
         provider_import.install()  # load only the provider resources the stacks use
+        provider_import.start_kernel()  # node loads the assemblies while Python imports the bindings
         from stacks.app import build_app  # heavy: loads cdktf and the provider
 
         with replace_on_success(outdir, keep_removed_stacks=RUN_BY_CDKTF_CLI) as staging:

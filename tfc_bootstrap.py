@@ -34,6 +34,7 @@ def main() -> int:
         run_environment.prepare(os.environ)
         toolkit.tfe_package()  # cdktf only: CDK Terrain has no tfe provider
         provider_import.install()  # load only the Google provider resources the stack uses
+        provider_import.start_kernel()  # node loads the assemblies while Python imports the bindings
         from stacks.tfc_bootstrap_stack import build_bootstrap_app
 
         with replace_on_success(outdir) as staging:

@@ -22,20 +22,36 @@ Installed by :func:`constructs_lib.provider_import.install` (same switch and
 version pin as the rest of the fast path; ``LLM_FAST_PROVIDER_IMPORT=0`` keeps
 jsii's relay).  Not installed when ``JSII_RUNTIME`` names another runtime, or
 on a platform without ``os.posix_spawn``.  The output is byte-identical
-(tests/test_provider_import.py, the snapshot tests).
+(`make fast-path-check`, the snapshot tests).
+
+:func:`start_early` goes one step further for an entry point that knows it is
+about to synthesize: it spawns the kernel *before* jsii is imported and queues
+the ``load`` requests of the assemblies the app needs (read from each package's
+``_jsii/__init__.py``, the same name, version and tarball path jsii would send).
+Node then starts and loads them on the second core while Python imports the
+bindings (~0.3 s of each, which ran one after the other).  When jsii starts its
+kernel, it gets that one; its ``load`` requests for those assemblies return at
+once, and their answers, already on the channel in request order, are read and
+checked before the answer to the next request.
 """
 
 from __future__ import annotations
 
+import ast
 import atexit
 import contextlib
 import fcntl
+import importlib.util
+import json
 import os
 import platform
 import socket
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import IO, Any
 
 #: Set on the replacement class, so :func:`install` is idempotent and tests can tell it is in place.
@@ -92,69 +108,237 @@ class _Kernel:
         return True
 
 
+def _spawn(program: str) -> _Kernel:
+    """Start ``node <program>`` with one end of a socket pair as its descriptor 3, as jsii's relay does."""
+    environ = os.environ.copy()
+    environ["JSII_AGENT"] = f"Python/{platform.python_version()}"
+    node = environ.get("JSII_NODE", "node")
+    ours, theirs = socket.socketpair()
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    moved = [_high(fd) for fd in (theirs.fileno(), out_write, err_write)]
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_DUP2, moved[1], 1),
+        (os.POSIX_SPAWN_DUP2, moved[2], 2),
+        (os.POSIX_SPAWN_DUP2, moved[0], 3),
+    ]
+    try:
+        pid = os.posix_spawnp(
+            node,
+            [node, "--max-old-space-size=4069", "--preserve-symlinks", program],
+            environ,
+            file_actions=actions,
+        )
+    except OSError:
+        for fd in (out_read, err_read):
+            os.close(fd)
+        ours.close()
+        raise
+    finally:
+        for fd in (*moved, out_write, err_write):
+            os.close(fd)
+        theirs.close()
+    outputs: list[tuple[IO[bytes], threading.Thread]] = []
+    for fd, name in ((out_read, "stdout"), (err_read, "stderr")):
+        reader = os.fdopen(fd, "rb", buffering=0)
+        thread = threading.Thread(name=f"jsii-kernel-{name}", target=_copy, args=(reader, name), daemon=True)
+        thread.start()
+        outputs.append((reader, thread))
+    return _Kernel(pid, ours, outputs)
+
+
+def _stop(kernel: _Kernel) -> None:
+    """Ask the kernel to exit, wait for it, and drain its stdout and stderr into ours."""
+    if not kernel.stdin.closed:
+        with contextlib.suppress(OSError):
+            kernel.stdin.write(b'{"exit":0}\n')
+            kernel.stdin.flush()
+        with contextlib.suppress(OSError):
+            kernel.stdin.close()
+        with contextlib.suppress(OSError):
+            kernel.channel.shutdown(socket.SHUT_WR)
+    if not kernel.wait(timeout=5):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(kernel.pid, 15)
+        kernel.wait(timeout=5)
+    for reader, thread in kernel.outputs:
+        thread.join(timeout=5)
+        if not thread.is_alive():
+            reader.close()
+    kernel.stdout.close()
+    kernel.channel.close()
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """One jsii ``load`` request: what a package's ``_jsii/__init__.py`` asks the kernel to load."""
+
+    name: str
+    version: str
+    tarball: str
+
+
+def assembly_of(package: str) -> Assembly | None:
+    """The assembly ``<package>._jsii`` loads, read from its source without importing it (None: not found).
+
+    jsii-pacmak writes ``jsii.JSIIAssembly.load("<name>", "<version>", __name__[0:-6], "<file>.jsii.tgz")``;
+    jsii sends the tarball's path next to that file."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    directory = os.path.join(next(iter(spec.submodule_search_locations)), "_jsii")
+    try:
+        with open(os.path.join(directory, "__init__.py"), encoding="utf-8") as source:
+            tree = ast.parse(source.read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "load"
+            and isinstance(node.func.value, ast.Attribute)
+            and node.func.value.attr == "JSIIAssembly"
+            and len(node.args) == 4
+        ):
+            name, version, _module, filename = node.args
+            texts = [
+                arg.value
+                for arg in (name, version, filename)
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+            ]
+            if len(texts) == 3:
+                return Assembly(str(texts[0]), str(texts[1]), os.path.join(directory, str(texts[2])))
+    return None
+
+
+def _write_runtime(directory: str) -> str:
+    """jsii's embedded runtime files, laid out as ``_NodeProcess._jsii_runtime`` does; the kernel's path.
+
+    Read from the jsii package on disk: importing ``jsii`` is what the early start overlaps."""
+    spec = importlib.util.find_spec("jsii")
+    if spec is None or not spec.submodule_search_locations:
+        raise OSError("the jsii package is not installed")
+    embedded = os.path.join(next(iter(spec.submodule_search_locations)), "_embedded", "jsii")
+    with open(os.path.join(embedded, "__init__.py"), encoding="utf-8") as source:
+        tree = ast.parse(source.read())
+    files = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "EMBEDDED_FILES" for t in node.targets)
+    )
+    for resource, filename in files.items():
+        target = os.path.join(directory, filename.replace("/", os.sep))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(os.path.join(embedded, resource), "rb") as packed, open(target, "wb") as unpacked:
+            unpacked.write(packed.read())
+    return os.path.join(directory, "lib", "program.js")
+
+
+@dataclass
+class _EarlyKernel:
+    kernel: _Kernel
+    runtime: tempfile.TemporaryDirectory[str]
+    assemblies: tuple[Assembly, ...]
+
+
+_early: _EarlyKernel | None = None
+
+
+def start_early(packages: Sequence[str]) -> bool:
+    """Spawn the kernel now and queue the loads of ``packages``' assemblies, in this order (module docstring).
+
+    False, and nothing started, where the direct kernel does not apply, when jsii is already
+    imported, or when anything is missing: jsii then starts its kernel as it always does."""
+    global _early
+    if _early is not None or "jsii" in sys.modules or "JSII_RUNTIME" in os.environ or not hasattr(os, "posix_spawnp"):
+        return False
+    assemblies = tuple(assembly for package in packages if (assembly := assembly_of(package)) is not None)
+    if len(assemblies) != len(packages):
+        return False
+    runtime = tempfile.TemporaryDirectory()
+    try:
+        kernel = _spawn(_write_runtime(runtime.name))
+    except (OSError, StopIteration, ValueError, SyntaxError):
+        runtime.cleanup()
+        return False
+    requests = b"".join(
+        json.dumps({"api": "load", "name": a.name, "version": a.version, "tarball": a.tarball}).encode() + b"\n"
+        for a in assemblies
+    )
+    with contextlib.suppress(OSError):  # a kernel that died at once fails jsii's handshake, as before
+        kernel.stdin.write(requests)
+        kernel.stdin.flush()
+    _early = _EarlyKernel(kernel, runtime, assemblies)
+    atexit.register(_stop_unadopted)
+    return True
+
+
+def _adopt() -> _EarlyKernel | None:
+    global _early
+    early, _early = _early, None
+    if early is not None:
+        atexit.unregister(_stop_unadopted)
+    return early
+
+
+def _stop_unadopted() -> None:
+    """An early kernel jsii never asked for (the run failed before it) is stopped like jsii's."""
+    early = _adopt()
+    if early is not None:
+        _stop(early.kernel)
+        early.runtime.cleanup()
+
+
 def _replacement(process_module: Any) -> type:
     base = process_module._NodeProcess
+    from jsii._kernel.types import LoadRequest
+    from jsii.errors import ErrorType, JavaScriptError, JSIIError
 
     class DirectNodeProcess(base):  # type: ignore[misc, valid-type]
         """jsii's ``_NodeProcess`` with the kernel as its direct child (module docstring)."""
 
+        _preloaded: frozenset[Assembly] = frozenset()
+        _unanswered = 0
+
         def start(self) -> None:
-            environ = os.environ.copy()
-            environ["JSII_AGENT"] = f"Python/{platform.python_version()}"
-            node = environ.get("JSII_NODE", "node")
-            program = os.path.join(os.path.dirname(os.path.dirname(self._jsii_runtime())), "lib", "program.js")
-            ours, theirs = socket.socketpair()
-            out_read, out_write = os.pipe()
-            err_read, err_write = os.pipe()
-            moved = [_high(fd) for fd in (theirs.fileno(), out_write, err_write)]
-            actions = [
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_DUP2, moved[1], 1),
-                (os.POSIX_SPAWN_DUP2, moved[2], 2),
-                (os.POSIX_SPAWN_DUP2, moved[0], 3),
-            ]
-            try:
-                pid = os.posix_spawnp(
-                    node,
-                    [node, "--max-old-space-size=4069", "--preserve-symlinks", program],
-                    environ,
-                    file_actions=actions,
-                )
-            finally:
-                for fd in (*moved, out_write, err_write):
-                    os.close(fd)
-                theirs.close()
-            outputs: list[tuple[IO[bytes], threading.Thread]] = []
-            for fd, name in ((out_read, "stdout"), (err_read, "stderr")):
-                reader = os.fdopen(fd, "rb", buffering=0)
-                thread = threading.Thread(name=f"jsii-kernel-{name}", target=_copy, args=(reader, name), daemon=True)
-                thread.start()
-                outputs.append((reader, thread))
-            self._process = _Kernel(pid, ours, outputs)
+            early = _adopt()
+            if early is None:
+                program = os.path.join(os.path.dirname(os.path.dirname(self._jsii_runtime())), "lib", "program.js")
+                self._process = _spawn(program)
+            else:
+                self._ctx_stack.enter_context(early.runtime)
+                self._process = early.kernel
             atexit.register(self.stop)
             self.handshake()
+            if early is not None:  # their answers follow the handshake, in order
+                self._preloaded = frozenset(early.assemblies)
+                self._unanswered = len(early.assemblies)
+
+        def send(self, request: Any, response_type: Any) -> Any:
+            if isinstance(request, LoadRequest):
+                queued = Assembly(request.name, request.version, request.tarball)
+                if queued in self._preloaded:
+                    self._preloaded -= {queued}
+                    return None  # jsii's Kernel.load returns nothing; the answer is checked below
+            return super().send(request, response_type)
+
+        def _next_message(self) -> Any:
+            while self._unanswered:
+                self._unanswered -= 1
+                answer = super()._next_message()
+                if "error" in answer:
+                    cause = JavaScriptError(answer.get("stack", ""))  # type: ignore[no-untyped-call]
+                    if answer.get("name") == ErrorType.JSII_FAULT.value:
+                        raise JSIIError(answer["error"]) from cause
+                    raise RuntimeError(answer["error"]) from cause
+            return super()._next_message()
 
         def stop(self) -> None:
             atexit.unregister(self.stop)
-            kernel = self._process
-            if not kernel.stdin.closed:
-                with contextlib.suppress(OSError):
-                    kernel.stdin.write(b'{"exit":0}\n')
-                    kernel.stdin.flush()
-                with contextlib.suppress(OSError):
-                    kernel.stdin.close()
-                with contextlib.suppress(OSError):
-                    kernel.channel.shutdown(socket.SHUT_WR)
-            if not kernel.wait(timeout=5):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(kernel.pid, 15)
-                kernel.wait(timeout=5)
-            for reader, thread in kernel.outputs:
-                thread.join(timeout=5)
-                if not thread.is_alive():
-                    reader.close()
-            kernel.stdout.close()
-            kernel.channel.close()
+            _stop(self._process)
             self._ctx_stack.close()
 
     setattr(DirectNodeProcess, MARKER, True)

@@ -14,8 +14,8 @@ holds only the fields that were set) is sent as the same ``$jsii.struct`` with t
 same field names, in the same order, without the unset ones; the kernel treats a
 missing optional field as it treats ``null``.  Anything else goes to jsii's own
 function unchanged.  The Terraform JSON is byte-identical
-(``tests/test_provider_import.py`` compares against the plain path, and the
-snapshot tests run with it).
+(`make fast-path-check` compares against the plain path, and the snapshot
+tests run with it).
 
 Installed by :func:`constructs_lib.provider_import.install`, so the same switch
 governs it: ``LLM_FAST_PROVIDER_IMPORT=0`` is the plain CDKTF path, without it.

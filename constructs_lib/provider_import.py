@@ -21,7 +21,7 @@ halves load every one of them the first time any one is used:
    second run on reads a per-type index built there, not the whole file.
 
 :func:`install` makes both lazy; the Terraform JSON synthesized is
-byte-identical (``tests/test_provider_import.py``).
+byte-identical (`make fast-path-check`, run by `make test`).
 
 Python half: a stand-in for the package root goes into ``sys.modules`` before
 anything imports it.  It is what ``importlib`` creates for the package (same
@@ -58,16 +58,24 @@ directory cannot be written).  It rewrites
 compiles it: each ``exports.x = require("./x");`` becomes a getter that requires
 ``./x`` on first access.  The kernel finds a type by walking the exports
 (``closure.computeInstance.ComputeInstance``), which calls the getter.  A line
-not of that exact shape is left as it is (so stays eager).  Any other node
-process started from this one inherits the hook too: it touches no other
-package, and it does nothing in a process whose ``LLM_FAST_PROVIDER_IMPORT``
-is ``0`` or ``python``.  The hook is only added while no jsii kernel runs yet
-(no ``*._jsii`` module imported): a running kernel would not see it.
+not of that exact shape is left as it is (so stays eager).  The same hook
+replaces the export of the CDK's ``lib/tokens/private/stack-trace.js``
+(``captureStackTrace``, the creation stack cdktf records in every token and
+computed attribute, and shows only in a token's resolution error) with one
+that captures the same frames but formats them into the same lines when the
+array is first read, not at once (~5 ms of the kernel's time per region).  Any
+other node process started from this one inherits the hook too: it touches no
+other package, and it does nothing in a process whose
+``LLM_FAST_PROVIDER_IMPORT`` is ``0`` or ``python``.  The hook is only added
+while no jsii kernel runs yet (no ``*._jsii`` module imported): a running
+kernel would not see it.
 
 The same moment installs :mod:`constructs_lib.jsii_structs` (settings structs
-reach the kernel without their unset fields; byte-identical output too), and the
-node half comes with :mod:`constructs_lib.jsii_kernel_process` (the kernel as
-Python's direct child, without jsii's relay process).
+reach the kernel without their unset fields; byte-identical output too) and
+:mod:`constructs_lib.lean_bindings` (the binding modules compiled without the
+annotations nothing reads), and the node half comes with
+:mod:`constructs_lib.jsii_kernel_process` (the kernel as Python's direct child,
+without jsii's relay process; :func:`start_kernel` starts it early).
 
 ``LLM_FAST_PROVIDER_IMPORT``: ``0`` = the plain, eager way; ``python`` = the
 Python half only (to measure the halves apart); unset or anything else = both.
@@ -78,7 +86,7 @@ shape of ``lib/index.js``). :func:`install` therefore acts only when the
 installed versions are the ones in ``TESTED_VERSIONS``; with any other version
 it prints one ``warning:`` line and leaves the plain import path alone, which
 is slower but always right. Raise the pins there after running
-tests/test_provider_import.py with the new versions.
+tests/test_provider_import.py and `make fast-path-check` with the new versions.
 
 The jsii package cache's per-type index is built by a worker thread of the
 kernel *after* the first load, which takes ~1-2 s; a fast synth exits sooner
@@ -128,34 +136,85 @@ MARKER = "__llm_fast_provider_import__"
 
 #: Preloaded into the jsii kernel's node processes (see the module docstring).
 NODE_HOOK = r"""'use strict';
-// Written by constructs_lib/provider_import.py: makes the top-level index of the
-// jsii package named PACKAGE require each submodule on first use, not all at load.
+// Written by constructs_lib/provider_import.py, preloaded into the jsii kernel (NODE_OPTIONS --require).
+// 1. The top-level index of the jsii package named PACKAGE requires each submodule on first use, not all at load.
+// 2. CORE's captureStackTrace (the creation stack every token and computed attribute records, shown only
+//    in a token's resolution error) keeps the captured frames and formats them into lines on first read.
 const Module = require('module');
 const path = require('path');
 const fs = require('fs');
 const PACKAGE = %(package)s;
+const CORE = %(core)s;
 const SWITCH = (process.env[%(env_var)s] || '').trim().toLowerCase();
-const INDEX = path.sep + 'lib' + path.sep + 'index.js';
+const ON = SWITCH !== '0' && SWITCH !== 'python';
+const INDEX = path.join(path.sep, 'lib', 'index.js');
+const STACK_TRACE = path.join(path.sep, 'lib', 'tokens', 'private', 'stack-trace.js');
 const EXPORT = /^exports\.([A-Za-z_$][\w$]*) = require\(("\.\/[^"\\]+")\);$/gm;
+
+function packageName(filename, depth) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(filename, ...Array(depth).fill('..'), 'package.json'), 'utf8')).name;
+  } catch (e) {
+    return undefined; // not inside a package
+  }
+}
+
+function lazyIndex(content) {
+  return content.replace(EXPORT, (line, id, file) => {
+    const key = JSON.stringify(id);
+    return 'Object.defineProperty(exports, ' + key + ', {enumerable: true, configurable: true, get() {' +
+      ' const value = require(' + file + ');' +
+      ' Object.defineProperty(exports, ' + key + ', {value, enumerable: true, writable: true, configurable: true});' +
+      ' return value; }});';
+  });
+}
+
+// The same lines as CORE's captureStackTrace, in an array that fills itself when first touched.
+function captureStackTrace(below) {
+  const holder = {};
+  const previousLimit = Error.stackTraceLimit;
+  try {
+    Error.stackTraceLimit = Number.MAX_SAFE_INTEGER;
+    Error.captureStackTrace(holder, below || captureStackTrace);
+  } finally {
+    Error.stackTraceLimit = previousLimit;
+  }
+  const lines = [];
+  let filled = false;
+  const fill = () => {
+    if (!filled) {
+      filled = true;
+      if (holder.stack) {
+        lines.push(...holder.stack.split('\n').slice(1).map((s) => s.replace(/^\s*at\s+/, '')));
+      }
+    }
+    return lines;
+  };
+  return new Proxy(lines, {
+    get: (target, key) => Reflect.get(fill(), key),
+    has: (target, key) => Reflect.has(fill(), key),
+    ownKeys: () => Reflect.ownKeys(fill()),
+    getOwnPropertyDescriptor: (target, key) => Reflect.getOwnPropertyDescriptor(fill(), key),
+    set: (target, key, value) => Reflect.set(fill(), key, value),
+    defineProperty: (target, key, descriptor) => Reflect.defineProperty(fill(), key, descriptor),
+    deleteProperty: (target, key) => Reflect.deleteProperty(fill(), key),
+  });
+}
+
 const compile = Module.prototype._compile;
 Module.prototype._compile = function (content, filename) {
-  if (typeof filename === 'string' && filename.endsWith(INDEX)) {
-    let name;
-    try {
-      name = JSON.parse(fs.readFileSync(path.join(filename, '..', '..', 'package.json'), 'utf8')).name;
-    } catch (e) { /* not a package's index */ }
-    if (name === PACKAGE && SWITCH !== '0' && SWITCH !== 'python') {
-      content = content.replace(EXPORT, (line, id, file) => {
-        const key = JSON.stringify(id);
-        return 'Object.defineProperty(exports, ' + key + ', {enumerable: true, configurable: true, get() {' +
-          ' const value = require(' + file + ');' +
-          ' Object.defineProperty(exports, ' + key + ', {value, enumerable: true, writable: true, configurable: true});' +
-          ' return value; }});';
-      });
-    }
+  const named = ON && typeof filename === 'string';
+  if (named && filename.endsWith(INDEX) && packageName(filename, 2) === PACKAGE) {
+    content = lazyIndex(content);
   }
-  return compile.call(this, content, filename);
+  const result = compile.call(this, content, filename);
+  if (named && filename.endsWith(STACK_TRACE) && typeof this.exports.captureStackTrace === 'function' &&
+      packageName(filename, 4) === CORE) {
+    this.exports.captureStackTrace = captureStackTrace;
+  }
+  return result;
 };
+module.exports = { captureStackTrace };
 """
 
 
@@ -269,8 +328,8 @@ class _RegisterTypesOnFirstImport:
 
 def _hook_file() -> str:
     """The hook's path: written once per content into the user's cache directory (OSError if it cannot be)."""
-    text = NODE_HOOK % {"package": repr(ASSEMBLY), "env_var": repr(ENV_VAR)}
-    name = f"lazy-provider-index-{hashlib.sha256(text.encode()).hexdigest()[:16]}.js"
+    text = NODE_HOOK % {"package": repr(ASSEMBLY), "core": repr(TOOLKIT.core), "env_var": repr(ENV_VAR)}
+    name = f"jsii-kernel-hook-{hashlib.sha256(text.encode()).hexdigest()[:16]}.js"
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     directory = os.path.join(cache, "llm-fast-provider-import")
     path = os.path.join(directory, name)
@@ -322,11 +381,29 @@ def install() -> None:
             f"synthesis uses the plain (slower) import path (set {ENV_VAR}=0 to silence this)"
         )
         return
-    if _install_python_half() and chosen == "full":
+    if not _install_python_half():
+        return
+    from constructs_lib import lean_bindings
+
+    lean_bindings.install(name for name in ("constructs", TOOLKIT.core, PACKAGE, TOOLKIT.tfe) if name)
+    if chosen == "full":
         _install_node_half()
         from constructs_lib import jsii_kernel_process
 
         jsii_kernel_process.install_before_the_kernel_starts()
+
+
+def start_kernel() -> bool:
+    """Start the jsii kernel now, loading constructs, the CDK and the Google provider while Python imports them.
+
+    For an entry point about to synthesize, right after :func:`install`: only where the whole
+    fast path is on (the node hook must be in the kernel's environment), and never twice.
+    ``jsii_kernel_process.start_early`` says how; False where it did not start one."""
+    if mode() != "full" or not is_installed() or "NODE_OPTIONS" not in os.environ:
+        return False
+    from constructs_lib import jsii_kernel_process
+
+    return jsii_kernel_process.start_early(("constructs", TOOLKIT.core, PACKAGE))
 
 
 #: The jsii assemblies the app loads: (directory under the jsii package cache, distribution).

@@ -1,7 +1,7 @@
 """constructs_lib.jsii_kernel_process: the kernel runs as Python's direct child, and nothing is lost.
 
 Each case runs in a fresh interpreter (the kernel is started once per process).
-That the synthesized files are byte-identical with it is tests/test_provider_import.py's.
+That the synthesized files are byte-identical with it is `make fast-path-check`'s.
 """
 
 from __future__ import annotations
@@ -102,3 +102,84 @@ def test_another_jsii_runtime_is_left_to_jsii(tmp_path: Path) -> None:
     result = run(code, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False"]
+
+
+START_EARLY = """
+    import os, sys
+    from constructs_lib import jsii_kernel_process, provider_import
+    provider_import.install()
+    started = provider_import.start_kernel()
+    early = jsii_kernel_process._early.kernel.pid if started else None
+    print("early", started, "jsii" in sys.modules, flush=True)
+"""
+
+
+def test_an_early_kernel_is_the_one_jsii_uses_and_its_loads_are_not_repeated(tmp_path: Path) -> None:
+    """jsii's own load requests all matched a preload exactly (name, version, tarball path), so none reached the kernel."""
+    code = (
+        START_EARLY
+        + """
+    import jsii
+    import jsii._kernel.providers.process as process
+    sent = []
+    send = process._NodeProcess.send
+    def counting(self, request, response_type):
+        sent.append(type(request).__name__)
+        return send(self, request, response_type)
+    process._NodeProcess.send = counting
+    import cdktf_cdktf_provider_google.compute_network
+    from constructs_lib.toolkit import App
+    App(outdir=os.environ["TMPDIR"] + "/out")  # one request after the loads: their answers are read first
+    kernel = jsii.kernel.provider._process
+    print("adopted", early == kernel._process.pid, kernel._unanswered, sorted(kernel._preloaded), sent.count("LoadRequest"))
+    """
+    )
+    result = run(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [line.split() for line in result.stdout.splitlines() if line.startswith(("early", "adopted"))]
+    assert lines == [["early", "True", "False"], ["adopted", "True", "0", "[]", "0"]]
+
+
+def test_an_early_kernel_nobody_used_is_stopped_at_exit(tmp_path: Path) -> None:
+    result = run(START_EARLY + "    print('pid', early)\n", tmp_path)
+    assert result.returncode == 0, result.stderr
+    pid = int(next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("pid")))
+    assert gone(pid)
+    assert not [p for p in tmp_path.iterdir() if p.name != "say.js"], "the early kernel's runtime directory was left behind"
+
+
+def test_a_failed_early_load_fails_the_next_request_with_its_own_message(tmp_path: Path) -> None:
+    code = """
+        from constructs_lib import jsii_kernel_process, provider_import
+        found = jsii_kernel_process.assembly_of
+        def broken(package):
+            assembly = found(package)
+            return jsii_kernel_process.Assembly(assembly.name, assembly.version, "/nonexistent/constructs.tgz") if package == "constructs" else assembly
+        jsii_kernel_process.assembly_of = broken
+        provider_import.install()
+        print(provider_import.start_kernel())
+        try:
+            import cdktf
+        except Exception as error:
+            print(type(error).__name__, "/nonexistent/constructs.tgz" in str(error))
+    """
+    result = run(code, tmp_path, say=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "RuntimeError", "True"]
+
+
+def test_no_early_kernel_where_it_does_not_apply(tmp_path: Path) -> None:
+    code = """
+        import os
+        from constructs_lib import jsii_kernel_process, provider_import
+        provider_import.install()
+        for name, value in (("LLM_FAST_PROVIDER_IMPORT", "0"), ("LLM_FAST_PROVIDER_IMPORT", "python"), ("JSII_RUNTIME", "/x.js")):
+            os.environ[name] = value
+            print(provider_import.start_kernel(), jsii_kernel_process._early is None)
+            del os.environ[name]
+        import jsii
+        print(provider_import.start_kernel(), jsii_kernel_process._early is None)  # jsii is imported: too late
+    """
+    result = run(code, tmp_path, say=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"] * 4

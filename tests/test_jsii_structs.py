@@ -1,6 +1,6 @@
 """constructs_lib.jsii_structs: a struct reaches the kernel as jsii sends it, less its unset fields.
 
-The byte-identical Terraform JSON is proven in test_provider_import (plain path
+The byte-identical Terraform JSON is proven by `make fast-path-check` (plain path
 against ours) and by the snapshot tests, which run with it installed.
 """
 
