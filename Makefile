@@ -20,6 +20,7 @@ export CHECKPOINT_DISABLE := 1
 # The pinned Node 22 LTS (package.json) runs the cdktf CLI and the jsii kernel.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 CDKTF := node_modules/.bin/cdktf
+APP_SOURCES := main.py tfc_bootstrap.py constructs_lib stacks
 
 .PHONY: help install synth test unit lint format mutate scan fast-path-check cdktn-check actionlint bench review deploy diff tfc-bootstrap clean
 
@@ -27,6 +28,10 @@ help: ## List the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 install: node_modules/.synced .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Install pipenv, the locked Python packages, the pinned cdktf CLI and checkov
+	@# The app's own bytecode, for python and python -O: with PYTHONDONTWRITEBYTECODE set, every
+	@# run would compile it again (~80 ms a synth). A source edited later is compiled in memory.
+	@$(VENV_PYTHON) -m compileall -q $(APP_SOURCES) >/dev/null
+	@$(VENV_PYTHON) -O -m compileall -q $(APP_SOURCES) >/dev/null
 
 # Order-only on node_modules: warming jsii's cache below runs the pinned Node.
 .venv/.synced: Pipfile.lock | node_modules/.synced

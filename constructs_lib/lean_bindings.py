@@ -32,6 +32,7 @@ cache for both ``-O`` levels (``tools/warm_caches.py``).
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import importlib.abc
 import importlib.machinery
@@ -127,15 +128,22 @@ class LeanLoader(importlib.machinery.SourceFileLoader):
         except (OSError, EOFError, ValueError, TypeError):
             pass
         code = lean_code(self.get_data(path), path, optimize=optimize)
-        try:
-            os.makedirs(os.path.dirname(cached), mode=0o700, exist_ok=True)
-            descriptor, partial = tempfile.mkstemp(dir=os.path.dirname(cached), suffix=".partial")
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(header + marshal.dumps(code))
-            os.replace(partial, cached)  # atomic: a concurrent reader sees all of it or the old file
-        except OSError:
-            pass  # not cached: compiled again next time
+        with contextlib.suppress(OSError):  # not cached (a full disk, no home): compiled again next time
+            _write_atomically(cached, header + marshal.dumps(code))
         return code
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    """A concurrent reader sees all of ``data`` or the old file; nothing partial stays behind, Ctrl-C included."""
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    descriptor, partial = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".partial")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.replace(partial, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
 
 
 class _LeanFinder(importlib.abc.MetaPathFinder):

@@ -168,3 +168,13 @@ def test_the_provider_loads_lean_and_still_checks_argument_types() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["LeanLoader", "True", "TypeError", "True"]
+
+
+def test_a_cache_write_that_fails_leaves_no_partial_file(package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def disk_full(source: str, target: str) -> None:
+        assert Path(source).is_file()  # the partial file was written
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(lean_bindings.os, "replace", disk_full)
+    assert fresh_import("leanpkg").top(6) == 6  # type: ignore[attr-defined]
+    assert list(Path(lean_bindings.cache_directory()).iterdir()) == []
