@@ -94,7 +94,7 @@ scan: .venv/.synced $(CHECKOV_DIR)/.venv/.synced ## Checkov on the synthesized d
 
 # The fast synth path (README "Synthesis speed and memory") against the plain CDKTF Python path
 # (every provider module imported, jsii's own relay and kernel): every file byte for byte.
-fast-path-check: .venv/.synced node_modules/.synced ## Synthesize the default and three-region deployments on the fast path and on the plain CDKTF Python path and compare every file
+fast-path-check: .venv/.synced node_modules/.synced ## Synthesize the default and three-region deployments and the TFC bootstrap on the fast path and on the plain CDKTF Python path; compare every file
 	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
 	for config in config/default.yaml $(THREE_REGIONS); do \
 	  name=$$(basename $$config .yaml); \
@@ -102,7 +102,11 @@ fast-path-check: .venv/.synced node_modules/.synced ## Synthesize the default an
 	  DEPLOYMENT_CONFIG=$$config CDKTF_OUTDIR=$$out/fast-$$name LLM_FAST_PROVIDER_IMPORT=1 $(VENV_PYTHON) -O main.py && \
 	  DEPLOYMENT_CONFIG=$$config CDKTF_OUTDIR=$$out/plain-$$name LLM_FAST_PROVIDER_IMPORT=0 $(VENV_PYTHON) main.py && \
 	  diff -r $$out/plain-$$name $$out/fast-$$name || exit 1; \
-	done
+	done; \
+	echo "== fast path vs plain CDKTF Python: tfc-bootstrap of config/examples/tfc.yaml"; \
+	DEPLOYMENT_CONFIG=config/examples/tfc.yaml CDKTF_OUTDIR=$$out/fast-bootstrap LLM_FAST_PROVIDER_IMPORT=1 $(VENV_PYTHON) -O tfc_bootstrap.py && \
+	DEPLOYMENT_CONFIG=config/examples/tfc.yaml CDKTF_OUTDIR=$$out/plain-bootstrap LLM_FAST_PROVIDER_IMPORT=0 $(VENV_PYTHON) tfc_bootstrap.py && \
+	diff -r $$out/plain-bootstrap $$out/fast-bootstrap
 
 # CDK Terrain (README "Moving to CDK Terrain"): its own locked Python environment and CLI,
 # on the Node 22 that the npm package `node` brings (the CLI needs >= 22.19).

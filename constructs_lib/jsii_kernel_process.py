@@ -21,7 +21,7 @@ it did when the relay closed that descriptor.
 Installed by :func:`constructs_lib.provider_import.install` (same switch and
 version pin as the rest of the fast path; ``LLM_FAST_PROVIDER_IMPORT=0`` keeps
 jsii's relay).  Not installed when ``JSII_RUNTIME`` names another runtime, or
-on a platform without ``os.posix_spawn``.  The output is byte-identical
+on a platform without ``os.posix_spawnp``.  The output is byte-identical
 (`make fast-path-check`, the snapshot tests).
 
 :func:`start_early` goes one step further for an entry point that knows it is
@@ -261,7 +261,7 @@ def start_early(packages: Sequence[str]) -> bool:
     runtime = tempfile.TemporaryDirectory()
     try:
         kernel = _spawn(_write_runtime(runtime.name))
-    except (OSError, StopIteration, ValueError, SyntaxError):
+    except Exception:  # noqa: BLE001 - an optimisation: jsii starts its kernel as always
         runtime.cleanup()
         return False
     requests = b"".join(
@@ -292,16 +292,27 @@ def _stop_unadopted() -> None:
         early.runtime.cleanup()
 
 
+def _failure(answer: dict[str, Any]) -> Exception:
+    """jsii's exception for a kernel's error answer (``_NodeProcess.send``'s mapping)."""
+    from jsii.errors import ErrorType, JavaScriptError, JSIIError
+
+    kind = JSIIError if answer.get("name") == ErrorType.JSII_FAULT.value else RuntimeError
+    error = kind(answer["error"])
+    error.__cause__ = JavaScriptError(answer.get("stack", ""))  # type: ignore[no-untyped-call]
+    return error
+
+
 def _replacement(process_module: Any) -> type:
     base = process_module._NodeProcess
     from jsii._kernel.types import LoadRequest
-    from jsii.errors import ErrorType, JavaScriptError, JSIIError
 
     class DirectNodeProcess(base):  # type: ignore[misc, valid-type]
         """jsii's ``_NodeProcess`` with the kernel as its direct child (module docstring)."""
 
         _preloaded: frozenset[Assembly] = frozenset()
         _unanswered = 0
+        _failed: Exception | None = None
+        """A queued load's error: every request from then on raises it (the channel is out of step)."""
 
         def start(self) -> None:
             early = _adopt()
@@ -318,6 +329,8 @@ def _replacement(process_module: Any) -> type:
                 self._unanswered = len(early.assemblies)
 
         def send(self, request: Any, response_type: Any) -> Any:
+            if self._failed is not None:
+                raise self._failed
             if isinstance(request, LoadRequest):
                 queued = Assembly(request.name, request.version, request.tarball)
                 if queued in self._preloaded:
@@ -329,11 +342,10 @@ def _replacement(process_module: Any) -> type:
             while self._unanswered:
                 self._unanswered -= 1
                 answer = super()._next_message()
-                if "error" in answer:
-                    cause = JavaScriptError(answer.get("stack", ""))  # type: ignore[no-untyped-call]
-                    if answer.get("name") == ErrorType.JSII_FAULT.value:
-                        raise JSIIError(answer["error"]) from cause
-                    raise RuntimeError(answer["error"]) from cause
+                if "error" in answer and self._failed is None:
+                    self._failed = _failure(answer)
+            if self._failed is not None:
+                raise self._failed
             return super()._next_message()
 
         def stop(self) -> None:
@@ -361,10 +373,14 @@ def install() -> bool:
     if not str(getattr(jsii, "__version__", "")).startswith("1."):
         return False
     base = getattr(process, "_NodeProcess", None)
-    if base is None or not all(hasattr(base, name) for name in ("_jsii_runtime", "handshake", "send")):
+    names = ("_jsii_runtime", "_next_message", "handshake", "send", "stop")
+    if base is None or not all(hasattr(base, name) for name in names):
         return False
     if not is_installed():
-        process._NodeProcess = _replacement(process)  # type: ignore[misc, assignment]
+        try:
+            process._NodeProcess = _replacement(process)  # type: ignore[misc, assignment]
+        except ImportError:
+            return False
     return True
 
 

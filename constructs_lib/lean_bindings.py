@@ -23,14 +23,21 @@ The compiled code is cached per user in ``~/.cache/llm-fast-provider-import/
 lean-bindings/`` (``XDG_CACHE_HOME`` is honoured), one file per source file (by
 its real path, so a symlinked virtualenv shares it) and ``-O`` level, checked
 against the source's size and modification time as Python checks a ``.pyc``; a
-file that cannot be read is compiled again, one that cannot be written is not
-cached.  Compiling costs more than it saves once (~0.7 s for ``cdktf``, ~7 s for
-the ~150 modules the app and the bootstrap import), so `make install` fills the
-cache for both ``-O`` levels (``tools/warm_caches.py``).
+file that cannot be read is compiled again.  Compiling costs more than it saves
+once (~0.7 s for ``cdktf``, ~7 s for the ~150 modules the app and the bootstrap
+import), so `make install` fills the cache for both ``-O`` levels
+(``tools/warm_caches.py``), and where the cache cannot be written (a full disk,
+a read-only home) the rest of the run imports the plain ``.pyc`` files instead.
+
+A module that reads annotations any other way (``__annotations__``, or
+``get_type_hints`` of anything but a stub: not in today's bindings, but a newer
+jsii-pacmak could write it) keeps all of its own; and like the rest of the fast
+path this acts only with the pinned versions (``provider_import.TESTED_VERSIONS``).
 """
 
 from __future__ import annotations
 
+import _imp
 import ast
 import contextlib
 import hashlib
@@ -44,11 +51,8 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from types import CodeType, ModuleType
 
-#: Set on the finder, so :func:`is_installed` and tests can tell it apart.
-MARKER = "__llm_lean_bindings__"
-
 #: Bumped whenever :func:`_strip_annotations` changes what it removes: old cache files are then ignored.
-TRANSFORM_VERSION = 1
+TRANSFORM_VERSION = 2
 
 STUB_PREFIX = "_typecheckingstub__"
 """jsii-pacmak's name for the functions whose annotations the type checks read."""
@@ -87,10 +91,29 @@ def _strip_annotations(body: list[ast.stmt], *, keep_stubs: bool) -> None:
                 pending.append(case.body)
 
 
+def _reads_annotations(tree: ast.Module) -> bool:
+    """Whether the module reads annotations other than through a type-check stub (then it keeps them all).
+
+    ``typing.get_type_hints(_typecheckingstub__...)`` is the one reader jsii-pacmak writes; another
+    generator version could read a method's own (``get_type_hints(self.__init__)``,
+    ``__annotations__``), and those must not silently come back empty."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "__annotations__":
+            return True
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in ("get_type_hints", "get_annotations") and not (
+                len(node.args) == 1 and isinstance(node.args[0], ast.Name) and node.args[0].id.startswith(STUB_PREFIX)
+            ):
+                return True
+    return False
+
+
 def lean_code(source: bytes, path: str, *, optimize: int) -> CodeType:
     """``source`` compiled as Python would at ``optimize``, its function annotations removed (module docstring)."""
     tree = ast.parse(source, filename=path)
-    _strip_annotations(tree.body, keep_stubs=optimize == 0)
+    if not _reads_annotations(tree):
+        _strip_annotations(tree.body, keep_stubs=optimize == 0)
     return compile(tree, path, "exec", dont_inherit=True, optimize=optimize)
 
 
@@ -112,6 +135,9 @@ def _header(stat: os.stat_result, optimize: int) -> bytes:
 class LeanLoader(importlib.machinery.SourceFileLoader):
     """A source file loader whose code has no annotations (module docstring); cached apart from ``.pyc`` files."""
 
+    cache_unwritable = False
+    """Set once a write to the cache failed: later misses take the plain ``.pyc`` path, as compiling costs more."""
+
     def get_code(self, fullname: str) -> CodeType:
         path = self.get_filename(fullname)
         optimize = sys.flags.optimize
@@ -124,16 +150,21 @@ class LeanLoader(importlib.machinery.SourceFileLoader):
             if data.startswith(header):
                 code = marshal.loads(data[len(header) :])
                 if isinstance(code, CodeType):
+                    _imp._fix_co_filename(code, path)  # type: ignore[attr-defined]  # as for a .pyc: tracebacks name this file
                     return code
         except (OSError, EOFError, ValueError, TypeError):
             pass
+        if LeanLoader.cache_unwritable:
+            return super().get_code(fullname)  # type: ignore[return-value]
         code = lean_code(self.get_data(path), path, optimize=optimize)
-        with contextlib.suppress(OSError):  # not cached (a full disk, no home): compiled again next time
-            _write_atomically(cached, header + marshal.dumps(code))
+        try:
+            write_atomically(cached, header + marshal.dumps(code))
+        except OSError:  # no writable cache (a full disk, a read-only home): compiling every run would cost more
+            LeanLoader.cache_unwritable = True
         return code
 
 
-def _write_atomically(path: str, data: bytes) -> None:
+def write_atomically(path: str, data: bytes) -> None:
     """A concurrent reader sees all of ``data`` or the old file; nothing partial stays behind, Ctrl-C included."""
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     descriptor, partial = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".partial")
@@ -166,9 +197,6 @@ class _LeanFinder(importlib.abc.MetaPathFinder):
             loader=LeanLoader(fullname, spec.origin),
             submodule_search_locations=spec.submodule_search_locations,
         )
-
-
-setattr(_LeanFinder, MARKER, True)
 
 
 def finder() -> _LeanFinder | None:

@@ -106,7 +106,6 @@ import importlib
 import importlib.util
 import os
 import sys
-import tempfile
 import time
 import types
 from collections.abc import Mapping
@@ -125,11 +124,20 @@ TOOLKIT = _toolkit()
 PACKAGE = TOOLKIT.google
 ASSEMBLY = TOOLKIT.google_assembly
 TESTED_VERSIONS = {
-    "cdktf": {"jsii": "1.142.0", "cdktf-cdktf-provider-google": "16.12.1"},
-    "cdktn": {"jsii": "1.142.0", "cdktn-provider-google": "18.0.0"},
+    "cdktf": {
+        "jsii": "1.142.0",
+        "constructs": "10.8.1",
+        "cdktf": "0.21.0",
+        "cdktf-cdktf-provider-google": "16.12.1",
+        "cdktf-cdktf-provider-tfe": "12.5.1",
+    },
+    "cdktn": {"jsii": "1.142.0", "constructs": "10.8.1", "cdktn": "0.23.4", "cdktn-provider-google": "18.0.0"},
 }[TOOLKIT.name]
 """The only versions :func:`install` patches (per toolkit); others get the plain import path and one warning."""
 ENV_VAR = "LLM_FAST_PROVIDER_IMPORT"
+
+HOOK_PREFIX = "jsii-kernel-hook-"
+"""The start of the node hook's file name (its hash follows): how :func:`start_kernel` sees it in ``NODE_OPTIONS``."""
 
 #: Set on the stand-in module, so :func:`is_installed` and tests can tell it apart.
 MARKER = "__llm_fast_provider_import__"
@@ -139,7 +147,8 @@ NODE_HOOK = r"""'use strict';
 // Written by constructs_lib/provider_import.py, preloaded into the jsii kernel (NODE_OPTIONS --require).
 // 1. The top-level index of the jsii package named PACKAGE requires each submodule on first use, not all at load.
 // 2. CORE's captureStackTrace (the creation stack every token and computed attribute records, shown only
-//    in a token's resolution error) keeps the captured frames and formats them into lines on first read.
+//    in a token's resolution error) keeps the captured frames and formats them into lines on first read
+//    (through the array's own properties: util.inspect of an unread one shows [], as it bypasses proxies).
 const Module = require('module');
 const path = require('path');
 const fs = require('fs');
@@ -214,7 +223,6 @@ Module.prototype._compile = function (content, filename) {
   }
   return result;
 };
-module.exports = { captureStackTrace };
 """
 
 
@@ -329,7 +337,7 @@ class _RegisterTypesOnFirstImport:
 def _hook_file() -> str:
     """The hook's path: written once per content into the user's cache directory (OSError if it cannot be)."""
     text = NODE_HOOK % {"package": repr(ASSEMBLY), "core": repr(TOOLKIT.core), "env_var": repr(ENV_VAR)}
-    name = f"jsii-kernel-hook-{hashlib.sha256(text.encode()).hexdigest()[:16]}.js"
+    name = f"{HOOK_PREFIX}{hashlib.sha256(text.encode()).hexdigest()[:16]}.js"
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     directory = os.path.join(cache, "llm-fast-provider-import")
     path = os.path.join(directory, name)
@@ -339,11 +347,9 @@ def _hook_file() -> str:
                 return path
     except OSError:
         pass
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    descriptor, partial = tempfile.mkstemp(dir=directory, suffix=".partial")
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(partial, path)  # atomic: a concurrent reader sees all of it or nothing
+    from constructs_lib.lean_bindings import write_atomically
+
+    write_atomically(path, text.encode("utf-8"))
     return path
 
 
@@ -399,7 +405,7 @@ def start_kernel() -> bool:
     For an entry point about to synthesize, right after :func:`install`: only where the whole
     fast path is on (the node hook must be in the kernel's environment), and never twice.
     ``jsii_kernel_process.start_early`` says how; False where it did not start one."""
-    if mode() != "full" or not is_installed() or "NODE_OPTIONS" not in os.environ:
+    if mode() != "full" or not is_installed() or HOOK_PREFIX not in os.environ.get("NODE_OPTIONS", ""):
         return False
     from constructs_lib import jsii_kernel_process
 

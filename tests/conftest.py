@@ -35,13 +35,15 @@ COLLECTED: list[pytest.Item] = []
 
 
 SLOW_FILES_FIRST = (
-    "test_provider_import.py",
     "test_cli.py",
-    "test_main.py",
     "test_output_directory.py",
-    "test_readme.py",
     "test_review.py",
     "test_jsii_package_cache.py",
+    "test_readme.py",
+    "test_main.py",
+    "test_security_scan.py",
+    "test_jsii_kernel_process.py",
+    "test_provider_import.py",
     "test_workflows.py",
 )
 """The files that run subprocesses for seconds, longest first (tests/test_*.py --durations=0).

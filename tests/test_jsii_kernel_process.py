@@ -13,6 +13,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 START_KERNEL = """
@@ -141,31 +143,74 @@ def test_an_early_kernel_is_the_one_jsii_uses_and_its_loads_are_not_repeated(tmp
 
 
 def test_an_early_kernel_nobody_used_is_stopped_at_exit(tmp_path: Path) -> None:
-    result = run(START_EARLY + "    print('pid', early)\n", tmp_path)
+    """The exit handler reaps it and removes its runtime directory (checked before Python's own exit could)."""
+    code = START_EARLY + textwrap.indent(
+        textwrap.dedent(
+            """
+            import atexit
+            runtime = jsii_kernel_process._early.runtime.name
+            atexit._run_exitfuncs()
+            try:
+                os.waitpid(early, os.WNOHANG)
+                reaped = False
+            except ChildProcessError:
+                reaped = True
+            print("stopped", reaped, os.path.exists(runtime), flush=True)
+            os._exit(0)
+            """
+        ),
+        "    ",
+    )
+    result = run(code, tmp_path)
     assert result.returncode == 0, result.stderr
-    pid = int(next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("pid")))
-    assert gone(pid)
-    assert not [p for p in tmp_path.iterdir() if p.name != "say.js"], "the early kernel's runtime directory was left behind"
+    assert next(line.split() for line in result.stdout.splitlines() if line.startswith("stopped")) == [
+        "stopped",
+        "True",
+        "False",
+    ]
 
 
-def test_a_failed_early_load_fails_the_next_request_with_its_own_message(tmp_path: Path) -> None:
-    code = """
-        from constructs_lib import jsii_kernel_process, provider_import
-        found = jsii_kernel_process.assembly_of
-        def broken(package):
-            assembly = found(package)
-            return jsii_kernel_process.Assembly(assembly.name, assembly.version, "/nonexistent/constructs.tgz") if package == "constructs" else assembly
-        jsii_kernel_process.assembly_of = broken
-        provider_import.install()
-        print(provider_import.start_kernel())
+BROKEN_PRELOAD = """
+    from constructs_lib import jsii_kernel_process, provider_import
+    found = jsii_kernel_process.assembly_of
+    def broken(package):
+        assembly = found(package)
+        if package == {package!r}:
+            return jsii_kernel_process.Assembly(assembly.name, assembly.version, "/nonexistent/bad.tgz")
+        return assembly
+    jsii_kernel_process.assembly_of = broken
+"""
+
+
+@pytest.mark.parametrize(
+    "package",
+    [
+        pytest.param("constructs", id="first-load-differs-from-jsiis"),
+        pytest.param("cdktf", id="after-a-load-jsii-skipped"),
+    ],
+)
+def test_a_failed_early_load_fails_the_next_request_and_every_one_after(tmp_path: Path, package: str) -> None:
+    code = (
+        """
+    import os
+    from constructs_lib import provider_import
+    provider_import.install()
+    """
+        + BROKEN_PRELOAD.format(package=package)
+        + """
+    print(provider_import.start_kernel())
+    for attempt in ("import", "next request"):
         try:
             import cdktf
+            import jsii
+            jsii.kernel.stats()
         except Exception as error:
-            print(type(error).__name__, "/nonexistent/constructs.tgz" in str(error))
+            print(type(error).__name__, "/nonexistent/bad.tgz" in str(error))
     """
-    result = run(code, tmp_path, say=False)
+    )
+    result = run(textwrap.dedent(code), tmp_path, say=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "RuntimeError", "True"]
+    assert result.stdout.split() == ["True", "RuntimeError", "True", "RuntimeError", "True"]
 
 
 def test_no_early_kernel_where_it_does_not_apply(tmp_path: Path) -> None:

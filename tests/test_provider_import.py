@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
 from pathlib import Path
 
@@ -184,30 +185,16 @@ def test_node_hook_defers_each_submodule_until_first_use(tmp_path: Path) -> None
     assert lazy["keys"] == plain["keys"]
 
 
-#: cdktf's lib/tokens/private/stack-trace.js as 0.21.0 ships it (the hook swaps its export; the version pin guards the shape).
-CDKTF_STACK_TRACE = """"use strict";
-Object.defineProperty(exports, "__esModule", { value: true });
-exports.captureStackTrace = captureStackTrace;
-function captureStackTrace(below) {
-    below = below || captureStackTrace; // hide myself if nothing else
-    const object = { stack: "" };
-    const previousLimit = Error.stackTraceLimit;
-    try {
-        Error.stackTraceLimit = Number.MAX_SAFE_INTEGER;
-        Error.captureStackTrace(object, below);
-    }
-    finally {
-        Error.stackTraceLimit = previousLimit;
-    }
-    if (!object.stack) {
-        return [];
-    }
-    return object.stack
-        .split("\\n")
-        .slice(1)
-        .map((s) => s.replace(/^\\s*at\\s+/, ""));
-}
-"""
+def installed_stack_trace_js() -> str:
+    """The CDK's own lib/tokens/private/stack-trace.js, from the jsii tarball its Python package ships."""
+    from constructs_lib import jsii_kernel_process, provider_import
+
+    assembly = jsii_kernel_process.assembly_of(provider_import.TOOLKIT.core)
+    assert assembly is not None
+    with tarfile.open(assembly.tarball) as tarball:
+        member = tarball.extractfile("package/lib/tokens/private/stack-trace.js")
+        assert member is not None
+        return member.read().decode()
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
@@ -217,8 +204,9 @@ def test_node_hook_formats_creation_stacks_on_first_read_into_the_same_lines(tmp
     private = tmp_path / "node_modules" / provider_import.TOOLKIT.core / "lib" / "tokens" / "private"
     private.mkdir(parents=True)
     (private.parents[2] / "package.json").write_text(json.dumps({"name": provider_import.TOOLKIT.core}))
-    (private / "stack-trace.js").write_text(CDKTF_STACK_TRACE)
-    (tmp_path / "original.js").write_text(CDKTF_STACK_TRACE)
+    original = installed_stack_trace_js()
+    (private / "stack-trace.js").write_text(original)
+    (tmp_path / "original.js").write_text(original)
     hook = write_hook(tmp_path)
     script = f"""
         let formatted = 0;
@@ -254,7 +242,7 @@ def test_node_hook_formats_creation_stacks_on_first_read_into_the_same_lines(tmp
 
 
 def test_the_installed_versions_are_the_tested_ones() -> None:
-    """Bumping jsii or the provider turns the fast path off (with a warning) until it is retested here."""
+    """Bumping jsii, constructs, the CDK or a provider turns the fast path off (with a warning) until it is retested here."""
     from constructs_lib import provider_import
 
     assert provider_import.untested_versions() == {}
@@ -279,7 +267,8 @@ def test_untested_versions_get_the_plain_path_and_one_warning() -> None:
     assert result.stdout.strip() == "ok"
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1, result.stderr
-    assert "fast provider import is off: tested with cdktf-cdktf-provider-google 16.12.1, jsii 0.0.1" in warnings[0]
+    assert "fast provider import is off: tested with cdktf 0.21.0, cdktf-cdktf-provider-google 16.12.1" in warnings[0]
+    assert "jsii 0.0.1, found jsii 1.142.0;" in warnings[0]
     assert "plain (slower) import path" in warnings[0]
 
 

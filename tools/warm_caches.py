@@ -26,6 +26,7 @@ STACK_MODULES = ("stacks.app", "stacks.tfc_bootstrap_stack")
 
 
 def main() -> int:
+    provider_import.install()  # the lean finder first: without it the stacks would import the whole provider
     provider_import.warm_jsii_cache()
     for module in STACK_MODULES:
         if module == "stacks.tfc_bootstrap_stack" and toolkit.selected().tfe is None:
