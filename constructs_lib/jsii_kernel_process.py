@@ -33,6 +33,14 @@ bindings (~0.3 s of each, which ran one after the other).  When jsii starts its
 kernel, it gets that one; its ``load`` requests for those assemblies return at
 once, and their answers, already on the channel in request order, are read and
 checked before the answer to the next request.
+
+The same deferral serves the calls whose answer Python never needs
+(``DEFERRED_METHODS``: ``overrideLogicalId`` and ``addOverride``, ~21 of a
+region's ~73 calls): they are written and not waited for, so Python builds the
+next resource while the kernel applies them.  Their answers are read in order
+before the next one; an error answer (cdktf refuses a new logical id once the
+resource's address was used) is raised there, and by every later call, as the
+channel is then out of step.
 """
 
 from __future__ import annotations
@@ -302,9 +310,15 @@ def _failure(answer: dict[str, Any]) -> Exception:
     return error
 
 
+#: Methods whose answer Python never needs: they return nothing, call nothing back, and fail only when the
+#: construct is already synthesized (cdktf 0.21's ``TerraformElement.overrideLogicalId`` and ``addOverride``).
+DEFERRED_METHODS = frozenset({"overrideLogicalId", "addOverride"})
+
+
 def _replacement(process_module: Any) -> type:
     base = process_module._NodeProcess
-    from jsii._kernel.types import LoadRequest
+    from jsii._kernel.types import InvokeRequest, InvokeResponse, LoadRequest
+    from jsii.errors import JSIIError
 
     class DirectNodeProcess(base):  # type: ignore[misc, valid-type]
         """jsii's ``_NodeProcess`` with the kernel as its direct child (module docstring)."""
@@ -312,7 +326,7 @@ def _replacement(process_module: Any) -> type:
         _preloaded: frozenset[Assembly] = frozenset()
         _unanswered = 0
         _failed: Exception | None = None
-        """A queued load's error: every request from then on raises it (the channel is out of step)."""
+        """A deferred answer's error: every request from then on raises it (the channel is out of step)."""
 
         def start(self) -> None:
             early = _adopt()
@@ -324,7 +338,7 @@ def _replacement(process_module: Any) -> type:
                 self._process = early.kernel
             atexit.register(self.stop)
             self.handshake()
-            if early is not None:  # their answers follow the handshake, in order
+            if early is not None:  # the loads' answers follow the handshake, in order
                 self._preloaded = frozenset(early.assemblies)
                 self._unanswered = len(early.assemblies)
 
@@ -336,14 +350,26 @@ def _replacement(process_module: Any) -> type:
                 if queued in self._preloaded:
                     self._preloaded -= {queued}
                     return None  # jsii's Kernel.load returns nothing; the answer is checked below
+            if isinstance(request, InvokeRequest) and request.method in DEFERRED_METHODS:
+                return self._send_without_waiting(request)
             return super().send(request, response_type)
+
+        def _send_without_waiting(self, request: Any) -> Any:
+            """Write ``request`` as jsii's ``send`` does and return at once; its answer is checked before the next one."""
+            data = dict(self._serializer.unstructure(request))
+            if process_module._stack_traces_enabled():
+                data["$jsii.stacktrace"] = process_module.capture_stack_trace()
+            self._process.stdin.write(json.dumps(data, default=process_module.jdefault).encode() + b"\n")
+            self._process.stdin.flush()
+            self._unanswered += 1
+            return InvokeResponse(result=None)
 
         def _next_message(self) -> Any:
             while self._unanswered:
                 self._unanswered -= 1
                 answer = super()._next_message()
-                if "error" in answer and self._failed is None:
-                    self._failed = _failure(answer)
+                if "ok" not in answer and self._failed is None:
+                    self._failed = _failure(answer) if "error" in answer else JSIIError(f"unexpected answer {answer!r}")
             if self._failed is not None:
                 raise self._failed
             return super()._next_message()

@@ -228,3 +228,35 @@ def test_no_early_kernel_where_it_does_not_apply(tmp_path: Path) -> None:
     result = run(code, tmp_path, say=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True"] * 4
+
+
+def test_calls_that_return_nothing_do_not_wait_and_their_failure_stops_the_next_request(tmp_path: Path) -> None:
+    """overrideLogicalId is written and not waited for; its answer is read before the next one, and a
+    failure (cdktf refuses a new logical id once the resource's address was used) fails every later call."""
+    code = """
+        import os
+        from constructs_lib import provider_import
+        provider_import.install()
+        provider_import.start_kernel()
+        import jsii
+        from constructs_lib.toolkit import App, TerraformStack
+        from constructs_lib.toolkit.google import ComputeNetwork
+        stack = TerraformStack(App(outdir=os.environ["TMPDIR"] + "/out"), "stack")
+        network = ComputeNetwork(stack, "network", name="vpc")
+        kernel = jsii.kernel.provider._process
+        network.override_logical_id("vpc")
+        print("deferred", kernel._unanswered)
+        network.fqn  # the resource's address, as a reference to it asks for it
+        print("address", kernel._unanswered)
+        network.override_logical_id("too-late")
+        for attempt in ("next call", "one after"):
+            try:
+                network.friendly_unique_id
+            except Exception as error:
+                print(type(error).__name__, "may not be overridden" in str(error))
+    """
+    result = run(code, tmp_path, say=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "deferred", "1", "address", "0", "RuntimeError", "True", "RuntimeError", "True"
+    ]
