@@ -310,8 +310,9 @@ def _failure(answer: dict[str, Any]) -> Exception:
     return error
 
 
-#: Methods whose answer Python never needs: they return nothing, call nothing back, and fail only when the
-#: construct is already synthesized (cdktf 0.21's ``TerraformElement.overrideLogicalId`` and ``addOverride``).
+#: Methods whose answer Python never needs (cdktf 0.21's ``TerraformElement.overrideLogicalId`` and
+#: ``addOverride``): they return nothing, call nothing back, and fail only on a programming mistake (a new
+#: logical id after the resource's address was used).
 DEFERRED_METHODS = frozenset({"overrideLogicalId", "addOverride"})
 
 
@@ -357,8 +358,9 @@ def _replacement(process_module: Any) -> type:
         def _send_without_waiting(self, request: Any) -> Any:
             """Write ``request`` as jsii's ``send`` does and return at once; its answer is checked before the next one."""
             data = dict(self._serializer.unstructure(request))
-            if process_module._stack_traces_enabled():
-                data["$jsii.stacktrace"] = process_module.capture_stack_trace()
+            trace = process_module.capture_stack_trace() if process_module._stack_traces_enabled() else None
+            if trace:
+                data["$jsii.stacktrace"] = trace
             self._process.stdin.write(json.dumps(data, default=process_module.jdefault).encode() + b"\n")
             self._process.stdin.flush()
             self._unanswered += 1
