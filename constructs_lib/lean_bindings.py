@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import _imp
 import ast
-import contextlib
 import hashlib
 import importlib.abc
 import importlib.machinery
@@ -47,9 +46,10 @@ import importlib.util
 import marshal
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from types import CodeType, ModuleType
+
+from constructs_lib.user_cache import cache_root, write_atomically
 
 #: Bumped whenever :func:`_strip_annotations` changes what it removes: old cache files are then ignored.
 TRANSFORM_VERSION = 2
@@ -59,8 +59,7 @@ STUB_PREFIX = "_typecheckingstub__"
 
 
 def cache_directory() -> str:
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(cache, "llm-fast-provider-import", "lean-bindings")
+    return os.path.join(cache_root(), "lean-bindings")
 
 
 def _strip_annotations(body: list[ast.stmt], *, keep_stubs: bool) -> None:
@@ -162,19 +161,6 @@ class LeanLoader(importlib.machinery.SourceFileLoader):
         except OSError:  # no writable cache (a full disk, a read-only home): compiling every run would cost more
             LeanLoader.cache_unwritable = True
         return code
-
-
-def write_atomically(path: str, data: bytes) -> None:
-    """A concurrent reader sees all of ``data`` or the old file; nothing partial stays behind, Ctrl-C included."""
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    descriptor, partial = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".partial")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(partial, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(partial)
 
 
 class _LeanFinder(importlib.abc.MetaPathFinder):

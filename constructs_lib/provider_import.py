@@ -110,7 +110,7 @@ import time
 import types
 from collections.abc import Mapping
 
-from constructs_lib import toolkit
+from constructs_lib import toolkit, user_cache
 
 
 def _toolkit() -> toolkit.Toolkit:
@@ -338,18 +338,14 @@ def _hook_file() -> str:
     """The hook's path: written once per content into the user's cache directory (OSError if it cannot be)."""
     text = NODE_HOOK % {"package": repr(ASSEMBLY), "core": repr(TOOLKIT.core), "env_var": repr(ENV_VAR)}
     name = f"{HOOK_PREFIX}{hashlib.sha256(text.encode()).hexdigest()[:16]}.js"
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = os.path.join(cache, "llm-fast-provider-import")
-    path = os.path.join(directory, name)
+    path = os.path.join(user_cache.cache_root(), name)
     try:
         with open(path, encoding="utf-8") as handle:
             if handle.read() == text:
                 return path
     except OSError:
         pass
-    from constructs_lib.lean_bindings import write_atomically
-
-    write_atomically(path, text.encode("utf-8"))
+    user_cache.write_atomically(path, text.encode("utf-8"))
     return path
 
 
