@@ -50,6 +50,9 @@ node_modules/.synced: package-lock.json
 
 $(CHECKOV_DIR)/.venv/.synced: $(CHECKOV_DIR)/Pipfile.lock .venv/.synced
 	cd $(CHECKOV_DIR) && $(PIPENV) sync
+	@# Checkov imports ~6,000 modules: without their bytecode (PIP_NO_COMPILE, a venv restored
+	@# without __pycache__) each scan compiles them again, 6.5 s instead of 2.5 s.
+	$(CHECKOV_DIR)/.venv/bin/python -m compileall -q -j 0 $(CHECKOV_DIR)/.venv/lib >/dev/null
 	@touch $@
 
 # The app itself (what `cdktf synth` runs, see cdktf.json): the CLI would add seconds of

@@ -409,7 +409,7 @@ def start_kernel() -> bool:
 
 
 #: The jsii assemblies the app loads: (directory under the jsii package cache, distribution).
-_CACHED_ASSEMBLIES = (
+CACHED_ASSEMBLIES = (
     (tuple(TOOLKIT.google_assembly.split("/")), TOOLKIT.google_distribution),
     ((TOOLKIT.core,), TOOLKIT.core_distribution),
     (("constructs",), "constructs"),
@@ -440,7 +440,7 @@ def jsii_package_cache_root(environ: Mapping[str, str] | None = None, platform: 
 def warm_jsii_cache(timeout: float = 180.0) -> bool:
     """Load the provider's assembly and wait until jsii has indexed it in its package cache.
 
-    True once every assembly of ``_CACHED_ASSEMBLIES`` has its runtime index
+    True once every assembly of ``CACHED_ASSEMBLIES`` has its runtime index
     (or had one already). False, with one ``warning:`` line, when jsii's
     package cache is disabled, on timeout, or when anything goes wrong: a cold
     cache only makes the first synths slower, so this never fails an install.
@@ -454,7 +454,7 @@ def warm_jsii_cache(timeout: float = 180.0) -> bool:
         root = jsii_package_cache_root()
         patterns = [
             os.path.join(root, *directory, importlib.metadata.version(distribution), "*", ".jsii.runtime.v*.json")
-            for directory, distribution in _CACHED_ASSEMBLIES
+            for directory, distribution in CACHED_ASSEMBLIES
         ]
         install()
         importlib.import_module(f"{PACKAGE}._jsii")  # extracts into the cache; jsii starts indexing if needed

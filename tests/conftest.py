@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,19 +31,23 @@ DEFAULT_CONFIG = REPO / "config" / "default.yaml"
 THREE_REGIONS_CONFIG = REPO / "config" / "examples" / "three-regions.yaml"
 GPU_CAPACITY_CONFIG = REPO / "config" / "examples" / "gpu-capacity.yaml"
 
+MAIN = (sys.executable, "-O", str(REPO / "main.py"))
+"""The app as cdktf.json's command and `make synth` run it; the tests' in-process builds keep the
+bindings' runtime type checks that ``-O`` skips."""
+
 COLLECTED: list[pytest.Item] = []
 """Every test collected in this process, before -k/-m deselection (tests/test_snapshot_files.py)."""
 
 
 SLOW_FILES_FIRST = (
-    "test_cli.py",
     "test_output_directory.py",
-    "test_review.py",
-    "test_jsii_package_cache.py",
     "test_readme.py",
+    "test_jsii_kernel_process.py",
+    "test_review.py",
     "test_main.py",
     "test_security_scan.py",
-    "test_jsii_kernel_process.py",
+    "test_cli.py",
+    "test_jsii_package_cache.py",
     "test_provider_import.py",
     "test_workflows.py",
 )

@@ -1,12 +1,12 @@
-"""The pinned cdktf CLI (`npx cdktf synth`) as users run it: config switches and the region runbooks.
+"""The pinned cdktf CLI (`npx cdktf synth`) as users run it, where a region's stack goes away.
 
-Every step writes into one output directory, as a user's `cdktf.out` lives on
-between commands, and is followed by a check that the manifest and the stack
-folders agree. The CLI removes the stack folders it saw before a synth that the
-new manifest no longer lists; the app must leave them for it (it fails with
-ENOENT otherwise). So the steps that drop a stack go through the CLI; the steps
-that keep every stack run the app as the CLI runs it (cdktf.json's command, with
-the CLI's CDKTF_OUTDIR), which saves the CLI's two seconds per call.
+The steps write into one output directory, as a user's `cdktf.out` lives on
+between commands, and each is followed by a check that the manifest and the
+stack folders agree. The CLI removes the stack folders it saw before a synth
+that the new manifest no longer lists; the app must leave them for it (it fails
+with ENOENT otherwise). So the step that drops a stack goes through the CLI; the
+one before runs the app as the CLI runs it (cdktf.json's command, with the CLI's
+CDKTF_OUTDIR), which saves the CLI's two seconds of start.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import DEFAULT_CONFIG, REPO, THREE_REGIONS_CONFIG, load_yaml
+from tests.conftest import REPO, THREE_REGIONS_CONFIG, load_yaml
 
 CLI = REPO / "node_modules" / ".bin" / "cdktf"
 pytestmark = pytest.mark.skipif(
@@ -89,48 +89,29 @@ def write_config(path: Path, document: dict[str, Any]) -> Path:
     return path
 
 
-def test_config_switch_and_the_decommission_runbook_through_the_cli(tmp_path: Path) -> None:
+def test_removing_a_decommissioned_region_goes_through_the_cli(tmp_path: Path) -> None:
+    """The last step of the README's decommission runbook, in the output directory the earlier steps left.
+
+    What each step changes in the stacks is tests/test_locality.py's; here the stack
+    folders, the manifest and a deployed stack's `.terraform` must agree after the CLI.
+    """
     outdir = tmp_path / "cdktf.out"
-
-    assert_clean_success(app_synth(DEFAULT_CONFIG, outdir))
-    assert set(stacks_on_disk(outdir)) == {"network", "region-us-central1", "region-europe-west4", "global-frontend"}
-    (outdir / "stacks" / "network" / ".terraform").mkdir()  # as `cdktf deploy` leaves it
-    (outdir / "stacks" / "network" / ".terraform" / "marker").write_text("init")
-
-    # Switching files adds two regions and removes one (us-central1).
-    assert_clean_success(cdktf_synth(THREE_REGIONS_CONFIG, outdir))
-    stacks = stacks_on_disk(outdir)
-    assert set(stacks) == {
-        "network",
-        "region-us-east4",
-        "region-europe-west4",
-        "region-asia-southeast1",
-        "global-frontend",
-    }
-    assert sorted(stacks["global-frontend"]["dependencies"]) == [
-        "region-asia-southeast1",
-        "region-europe-west4",
-        "region-us-east4",
-    ]
-    assert (outdir / "stacks" / "network" / ".terraform" / "marker").read_text() == "init"
-
-    # The README's decommission runbook for asia-southeast1; the CLI where a stack goes away.
     document = load_yaml(THREE_REGIONS_CONFIG)
     position = [r["region"] for r in document["regions"]].index("asia-southeast1")
-    drained = copy.deepcopy(document)
-    drained["regions"][position]["capacity_scaler"] = 0
-    assert_clean_success(app_synth(write_config(tmp_path / "1-drain.yaml", drained), outdir))
-    assert "region-asia-southeast1" in stacks_on_disk(outdir)["global-frontend"]["dependencies"]
-
-    marked = copy.deepcopy(drained)
-    marked["regions"][position]["decommission"] = True
-    assert_clean_success(app_synth(write_config(tmp_path / "2-decommission.yaml", marked), outdir))
+    decommissioned = copy.deepcopy(document)
+    decommissioned["regions"][position].update(capacity_scaler=0, decommission=True)
+    assert_clean_success(app_synth(write_config(tmp_path / "2-decommission.yaml", decommissioned), outdir))
     stacks = stacks_on_disk(outdir)
     assert "region-asia-southeast1" in stacks  # still synthesized, to be destroyed (step 3, needs the cloud)
     assert "region-asia-southeast1" not in stacks["global-frontend"]["dependencies"]
+    (outdir / "stacks" / "network" / ".terraform").mkdir()  # as `cdktf deploy` leaves it
+    (outdir / "stacks" / "network" / ".terraform" / "marker").write_text("init")
 
-    removed = copy.deepcopy(marked)
+    removed = copy.deepcopy(decommissioned)
     del removed["regions"][position]
     assert_clean_success(cdktf_synth(write_config(tmp_path / "4-remove.yaml", removed), outdir))
-    assert set(stacks_on_disk(outdir)) == {"network", "region-us-east4", "region-europe-west4", "global-frontend"}
+    stacks = stacks_on_disk(outdir)
+    assert set(stacks) == {"network", "region-us-east4", "region-europe-west4", "global-frontend"}
+    assert sorted(stacks["global-frontend"]["dependencies"]) == ["region-europe-west4", "region-us-east4"]
+    assert (outdir / "stacks" / "network" / ".terraform" / "marker").read_text() == "init"
     assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith(".")) == [".cdktf.out.lock"]

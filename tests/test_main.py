@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.output_directory import replace_on_success
-from tests.conftest import REPO
+from tests.conftest import MAIN, REPO
 
 
 def run_main(env: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k not in ("DEPLOYMENT_CONFIG", "CDKTF_OUTDIR")}
     environment.update(env)
     return subprocess.run(
-        [sys.executable, str(REPO / "main.py")],
+        MAIN,
         cwd=cwd,
         env=environment,
         capture_output=True,
@@ -152,7 +152,7 @@ def test_rule_violation_fails_synth_with_one_line_per_finding_and_keeps_output(g
     environment = {k: v for k, v in os.environ.items() if k != "DEPLOYMENT_CONFIG"}
     environment["CDKTF_OUTDIR"] = str(good_outdir)
     result = subprocess.run(
-        [sys.executable, "-c", breaking_change], cwd=REPO, env=environment, capture_output=True, text=True, timeout=300
+        [sys.executable, "-O", "-c", breaking_change], cwd=REPO, env=environment, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.output_directory import OutputDirectoryError, replace_on_success
-from tests.conftest import REPO
+from tests.conftest import MAIN, REPO
 from tests.test_main import run_main, tree_digest
 
 
@@ -192,7 +192,7 @@ def test_two_synths_racing_into_one_directory_publish_one_after_the_other(tmp_pa
     configs = ["config/default.yaml", "config/examples/three-regions.yaml"]
     processes = [
         subprocess.Popen(
-            [sys.executable, "main.py"],
+            MAIN,
             cwd=REPO,
             env={**environment, "DEPLOYMENT_CONFIG": config, "CDKTF_OUTDIR": str(outdir)},
             stderr=subprocess.PIPE,
@@ -246,7 +246,7 @@ def test_interrupt_mid_synth_is_one_line_and_keeps_the_earlier_synth(
 ) -> None:
     environment = {k: v for k, v in os.environ.items() if k not in ("DEPLOYMENT_CONFIG", "CDKTF_OUTDIR")}
     process = subprocess.Popen(
-        [sys.executable, "main.py"],
+        MAIN,
         cwd=REPO,
         env={**environment, "CDKTF_OUTDIR": str(earlier)},
         stderr=subprocess.PIPE,

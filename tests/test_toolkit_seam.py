@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib import toolkit
+from tests.conftest import MAIN
 
 REPO = Path(__file__).resolve().parent.parent
 SEAM = REPO / "constructs_lib" / "toolkit"
@@ -143,7 +144,7 @@ def test_a_provider_class_loads_only_its_resource_module() -> None:
 
 def test_main_rejects_an_unknown_toolkit_in_one_line(tmp_path: Path) -> None:
     env = {**os.environ, toolkit.ENV_VAR: "pulumi", "CDKTF_OUTDIR": str(tmp_path / "out")}
-    result = subprocess.run([sys.executable, "main.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(MAIN, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "error: environment: LLM_CDK_TOOLKIT: 'pulumi' is not a toolkit; allowed: cdktf, cdktn (unset: cdktf)"
