@@ -34,6 +34,13 @@ kernel, it gets that one; its ``load`` requests for those assemblies return at
 once, and their answers, already on the channel in request order, are read and
 checked before the answer to the next request.
 
+The kernel's files (``lib/program.js`` and its neighbours, embedded in the jsii
+wheel) are written once per jsii build into the per-user cache
+(:func:`cached_runtime`) instead of a temporary directory per run, which a run
+that a signal ends (it skips the ``atexit`` handlers, ``fast_exit``) left behind
+in ``TMPDIR``.  Without a writable cache they go to a temporary directory, as
+jsii's own do.
+
 The same deferral serves the calls whose answer Python never needs
 (``DEFERRED_METHODS``: ``overrideLogicalId`` and ``addOverride``, ~21 of a
 region's ~73 calls): they are written and not waited for, so Python builds the
@@ -49,10 +56,12 @@ import ast
 import atexit
 import contextlib
 import fcntl
+import hashlib
 import importlib.util
 import json
 import os
 import platform
+import shutil
 import socket
 import sys
 import tempfile
@@ -61,6 +70,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
+
+from constructs_lib.user_cache import cache_root
 
 #: Set on the replacement class, so :func:`install` is idempotent and tests can tell it is in place.
 MARKER = "__llm_direct_kernel__"
@@ -221,14 +232,17 @@ def assembly_of(package: str) -> Assembly | None:
     return None
 
 
-def _write_runtime(directory: str) -> str:
-    """jsii's embedded runtime files, laid out as ``_NodeProcess._jsii_runtime`` does; the kernel's path.
-
-    Read from the jsii package on disk: importing ``jsii`` is what the early start overlaps."""
+def _embedded_runtime() -> str:
+    """The directory of jsii's embedded runtime files, found without importing jsii (what the early start overlaps)."""
     spec = importlib.util.find_spec("jsii")
     if spec is None or not spec.submodule_search_locations:
         raise OSError("the jsii package is not installed")
-    embedded = os.path.join(next(iter(spec.submodule_search_locations)), "_embedded", "jsii")
+    return os.path.join(next(iter(spec.submodule_search_locations)), "_embedded", "jsii")
+
+
+def _write_runtime(directory: str) -> str:
+    """jsii's embedded runtime files, laid out as ``_NodeProcess._jsii_runtime`` does; the kernel's path."""
+    embedded = _embedded_runtime()
     with open(os.path.join(embedded, "__init__.py"), encoding="utf-8") as source:
         tree = ast.parse(source.read())
     files = next(
@@ -245,10 +259,46 @@ def _write_runtime(directory: str) -> str:
     return os.path.join(directory, "lib", "program.js")
 
 
+#: Where :func:`cached_runtime` keeps the kernel's files, under :func:`constructs_lib.user_cache.cache_root`.
+RUNTIME_CACHE = "jsii-runtime"
+
+
+def cached_runtime() -> str | None:
+    """The kernel's ``lib/program.js`` in the per-user cache, written there on first use (None: not possible).
+
+    One directory per jsii build (its path, and the size and time of its embedded
+    ``__init__.py``), published whole by a rename, so two runs at once never start
+    a kernel from half-written files."""
+    try:
+        embedded = _embedded_runtime()
+        built = os.stat(os.path.join(embedded, "__init__.py"))
+    except OSError:
+        return None
+    build = f"{os.path.realpath(embedded)}\0{built.st_size}\0{built.st_mtime_ns}"
+    directory = os.path.join(cache_root(), RUNTIME_CACHE, hashlib.sha256(build.encode()).hexdigest()[:16])
+    program = os.path.join(directory, "lib", "program.js")
+    if os.path.isfile(program):
+        return program
+    try:
+        os.makedirs(os.path.dirname(directory), mode=0o700, exist_ok=True)
+        staging = tempfile.mkdtemp(dir=os.path.dirname(directory), suffix=".partial")
+    except OSError:
+        return None
+    try:
+        _write_runtime(staging)
+        os.rename(staging, directory)  # fails if another run published it first: that one is used
+    except Exception:  # noqa: BLE001 - a temporary directory serves instead
+        pass
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return program if os.path.isfile(program) else None
+
+
 @dataclass
 class _EarlyKernel:
     kernel: _Kernel
-    runtime: tempfile.TemporaryDirectory[str]
+    runtime: tempfile.TemporaryDirectory[str] | None
+    """The kernel's files, when they could not go to the per-user cache."""
     assemblies: tuple[Assembly, ...]
 
 
@@ -266,11 +316,15 @@ def start_early(packages: Sequence[str]) -> bool:
     assemblies = tuple(assembly for package in packages if (assembly := assembly_of(package)) is not None)
     if len(assemblies) != len(packages):
         return False
-    runtime = tempfile.TemporaryDirectory()
+    program, runtime = cached_runtime(), None
     try:
-        kernel = _spawn(_write_runtime(runtime.name))
+        if program is None:
+            runtime = tempfile.TemporaryDirectory()
+            program = _write_runtime(runtime.name)
+        kernel = _spawn(program)
     except Exception:  # noqa: BLE001 - an optimisation: jsii starts its kernel as always
-        runtime.cleanup()
+        if runtime is not None:
+            runtime.cleanup()
         return False
     requests = b"".join(
         json.dumps({"api": "load", "name": a.name, "version": a.version, "tarball": a.tarball}).encode() + b"\n"
@@ -297,7 +351,8 @@ def _stop_unadopted() -> None:
     early = _adopt()
     if early is not None:
         _stop(early.kernel)
-        early.runtime.cleanup()
+        if early.runtime is not None:
+            early.runtime.cleanup()
 
 
 def _failure(answer: dict[str, Any]) -> Exception:
@@ -332,10 +387,13 @@ def _replacement(process_module: Any) -> type:
         def start(self) -> None:
             early = _adopt()
             if early is None:
-                program = os.path.join(os.path.dirname(os.path.dirname(self._jsii_runtime())), "lib", "program.js")
+                program = cached_runtime() or os.path.join(
+                    os.path.dirname(os.path.dirname(self._jsii_runtime())), "lib", "program.js"
+                )
                 self._process = _spawn(program)
             else:
-                self._ctx_stack.enter_context(early.runtime)
+                if early.runtime is not None:
+                    self._ctx_stack.enter_context(early.runtime)
                 self._process = early.kernel
             atexit.register(self.stop)
             self.handshake()

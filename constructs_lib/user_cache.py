@@ -1,4 +1,5 @@
-"""The per-user cache the fast synth path writes: the node hook and the lean bindings' compiled code.
+"""The per-user cache the fast synth path writes: the node hook, the lean bindings' compiled code and
+the jsii kernel's runtime files.
 
 ``$XDG_CACHE_HOME/llm-fast-provider-import/`` (default ``~/.cache/...``), private to the
 user; every file in it is written whole or not at all, so two synths running at once

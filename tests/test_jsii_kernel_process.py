@@ -143,8 +143,10 @@ def test_an_early_kernel_is_the_one_jsii_uses_and_its_loads_are_not_repeated(tmp
 
 
 def test_an_early_kernel_nobody_used_is_stopped_at_exit(tmp_path: Path) -> None:
-    """The exit handler reaps it and removes its runtime directory (checked before Python's own exit could)."""
-    code = START_EARLY + textwrap.indent(
+    """The exit handler reaps it and removes its runtime directory (checked before Python's own exit could),
+    which is a temporary one only where the per-user cache cannot hold the kernel's files."""
+    no_cache = "\n    from constructs_lib import jsii_kernel_process\n    jsii_kernel_process.cached_runtime = lambda: None"
+    code = no_cache + START_EARLY + textwrap.indent(
         textwrap.dedent(
             """
             import atexit
@@ -260,3 +262,33 @@ def test_calls_that_return_nothing_do_not_wait_and_their_failure_stops_the_next_
     assert result.stdout.split() == [
         "deferred", "1", "address", "0", "RuntimeError", "True", "RuntimeError", "True"
     ]
+
+
+def test_the_kernels_files_are_written_once_into_the_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a temporary directory per run: a run a signal ends (no exit handlers) leaves nothing in TMPDIR."""
+    import jsii
+
+    from constructs_lib import jsii_kernel_process
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    program = jsii_kernel_process.cached_runtime()
+    assert program is not None and program.startswith(str(tmp_path / "cache"))
+    embedded = Path(jsii.__file__).parent / "_embedded" / "jsii"
+    assert Path(program).read_bytes() == (embedded / "lib__program.js").read_bytes()
+    assert (Path(program).parent / "runtime-index-worker.js").is_file()  # the indexer's worker, next to it
+    written = Path(program).stat().st_mtime_ns
+    assert jsii_kernel_process.cached_runtime() == program
+    assert Path(program).stat().st_mtime_ns == written
+    builds = Path(program).parents[2]
+    assert [path.name for path in builds.iterdir()] == [Path(program).parents[1].name]  # nothing partial left
+
+
+def test_without_a_writable_cache_the_kernels_files_have_no_cached_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from constructs_lib import jsii_kernel_process
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    assert jsii_kernel_process.cached_runtime() is None

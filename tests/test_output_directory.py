@@ -245,10 +245,12 @@ def test_interrupt_mid_synth_is_one_line_and_keeps_the_earlier_synth(
     earlier: Path, signum: signal.Signals, status: int
 ) -> None:
     environment = {k: v for k, v in os.environ.items() if k not in ("DEPLOYMENT_CONFIG", "CDKTF_OUTDIR")}
+    scratch = earlier.parent / "tmp"
+    scratch.mkdir()
     process = subprocess.Popen(
         MAIN,
         cwd=REPO,
-        env={**environment, "CDKTF_OUTDIR": str(earlier)},
+        env={**environment, "CDKTF_OUTDIR": str(earlier), "TMPDIR": str(scratch)},
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # like a terminal's Ctrl-C: the whole process group gets it
@@ -265,3 +267,5 @@ def test_interrupt_mid_synth_is_one_line_and_keeps_the_earlier_synth(
     assert stderr.strip().splitlines() == [f"error: interrupted ({signum.name}); {earlier} holds the last complete synth"], stderr
     assert tree_digest(earlier) == before
     assert not staging.exists()
+    # Only the kernel's own directory (node stops at the signal, before removing it): no runtime files of ours.
+    assert not [path for path in scratch.iterdir() if not path.name.startswith("jsii-kernel-")]

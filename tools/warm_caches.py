@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Fill the per-user caches a synth reads, so that the first synth after an install is as fast as the next.
 
-* jsii's package cache: the provider's per-type index (``provider_import.warm_jsii_cache``);
+* jsii's package cache: the provider's per-type index (``provider_import.warm_jsii_cache``), and
+  with it the kernel's runtime files (``jsii_kernel_process.cached_runtime``, written when it starts);
 * the lean bindings (``constructs_lib/lean_bindings.py``): every binding module the stacks import,
   compiled without annotations for this interpreter's ``-O`` level.
 
