@@ -232,7 +232,7 @@ def assembly_of(package: str) -> Assembly | None:
     return None
 
 
-def _embedded_runtime() -> str:
+def _embedded_runtime_dir() -> str:
     """The directory of jsii's embedded runtime files, found without importing jsii (what the early start overlaps)."""
     spec = importlib.util.find_spec("jsii")
     if spec is None or not spec.submodule_search_locations:
@@ -240,9 +240,8 @@ def _embedded_runtime() -> str:
     return os.path.join(next(iter(spec.submodule_search_locations)), "_embedded", "jsii")
 
 
-def _write_runtime(directory: str) -> str:
-    """jsii's embedded runtime files, laid out as ``_NodeProcess._jsii_runtime`` does; the kernel's path."""
-    embedded = _embedded_runtime()
+def _runtime_files(embedded: str) -> dict[str, str]:
+    """Each embedded file's path, and its path in a runtime directory (``EMBEDDED_FILES`` of jsii's ``__init__.py``)."""
     with open(os.path.join(embedded, "__init__.py"), encoding="utf-8") as source:
         tree = ast.parse(source.read())
     files = next(
@@ -251,47 +250,63 @@ def _write_runtime(directory: str) -> str:
         if isinstance(node, ast.Assign)
         and any(isinstance(t, ast.Name) and t.id == "EMBEDDED_FILES" for t in node.targets)
     )
-    for resource, filename in files.items():
-        target = os.path.join(directory, filename.replace("/", os.sep))
+    return {os.path.join(embedded, resource): filename.replace("/", os.sep) for resource, filename in files.items()}
+
+
+def _write_runtime(directory: str) -> str:
+    """jsii's embedded runtime files, laid out as ``_NodeProcess._jsii_runtime`` does; the kernel's path."""
+    for packed_path, filename in _runtime_files(_embedded_runtime_dir()).items():
+        target = os.path.join(directory, filename)
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(os.path.join(embedded, resource), "rb") as packed, open(target, "wb") as unpacked:
+        with open(packed_path, "rb") as packed, open(target, "wb") as unpacked:
             unpacked.write(packed.read())
     return os.path.join(directory, "lib", "program.js")
 
 
-#: Where :func:`cached_runtime` keeps the kernel's files, under :func:`constructs_lib.user_cache.cache_root`.
-RUNTIME_CACHE = "jsii-runtime"
+#: The directory under :func:`constructs_lib.user_cache.cache_root` where :func:`cached_runtime` keeps the kernel's files.
+RUNTIME_CACHE_DIR = "jsii-runtime"
 
 
 def cached_runtime() -> str | None:
     """The kernel's ``lib/program.js`` in the per-user cache, written there on first use (None: not possible).
 
     One directory per jsii build (its path, and the size and time of its embedded
-    ``__init__.py``), published whole by a rename, so two runs at once never start
-    a kernel from half-written files."""
+    files), published whole by a rename, so two runs at once never start a kernel
+    from half-written files. A directory whose files differ in size from jsii's
+    (a crash before they reached the disk, a cleaner) is replaced."""
     try:
-        embedded = _embedded_runtime()
-        built = os.stat(os.path.join(embedded, "__init__.py"))
-    except OSError:
-        return None
-    build = f"{os.path.realpath(embedded)}\0{built.st_size}\0{built.st_mtime_ns}"
-    directory = os.path.join(cache_root(), RUNTIME_CACHE, hashlib.sha256(build.encode()).hexdigest()[:16])
-    program = os.path.join(directory, "lib", "program.js")
-    if os.path.isfile(program):
-        return program
-    try:
+        embedded = _embedded_runtime_dir()
+        files = _runtime_files(embedded)
+        sizes = {filename: os.stat(packed).st_size for packed, filename in files.items()}
+        program_stat = os.stat(os.path.join(embedded, "lib__program.js"))
+        build = f"{os.path.realpath(embedded)}\0{program_stat.st_size}\0{program_stat.st_mtime_ns}"
+        directory = os.path.join(cache_root(), RUNTIME_CACHE_DIR, hashlib.sha256(os.fsencode(build)).hexdigest()[:16])
+        if _holds(directory, sizes):
+            return os.path.join(directory, "lib", "program.js")
         os.makedirs(os.path.dirname(directory), mode=0o700, exist_ok=True)
         staging = tempfile.mkdtemp(dir=os.path.dirname(directory), suffix=".partial")
-    except OSError:
-        return None
-    try:
-        _write_runtime(staging)
-        os.rename(staging, directory)  # fails if another run published it first: that one is used
+        try:
+            _write_runtime(staging)
+            if os.path.isdir(directory) and not _holds(directory, sizes):
+                stale = f"{staging}.stale"
+                os.rename(directory, stale)  # out of the way in one step, then removed
+                shutil.rmtree(stale, ignore_errors=True)
+            os.rename(staging, directory)  # fails if another run published it first: that one is used
+        except OSError:
+            pass
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return os.path.join(directory, "lib", "program.js") if _holds(directory, sizes) else None
     except Exception:  # noqa: BLE001 - a temporary directory serves instead
-        pass
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return program if os.path.isfile(program) else None
+        return None
+
+
+def _holds(directory: str, sizes: dict[str, int]) -> bool:
+    """``directory`` has every runtime file, each of the embedded one's size."""
+    try:
+        return all(os.stat(os.path.join(directory, name)).st_size == size for name, size in sizes.items())
+    except OSError:
+        return False
 
 
 @dataclass

@@ -90,7 +90,8 @@ def write_config(path: Path, document: dict[str, Any]) -> Path:
 
 
 def test_removing_a_decommissioned_region_goes_through_the_cli(tmp_path: Path) -> None:
-    """The last step of the README's decommission runbook, in the output directory the earlier steps left.
+    """The last step of the README's decommission runbook, in the output directory step 2 left
+    (drained and marked, one synth of the app).
 
     What each step changes in the stacks is tests/test_locality.py's; here the stack
     folders, the manifest and a deployed stack's `.terraform` must agree after the CLI.

@@ -142,22 +142,26 @@ def test_an_early_kernel_is_the_one_jsii_uses_and_its_loads_are_not_repeated(tmp
     assert lines == [["early", "True", "False"], ["adopted", "True", "0", "[]", "0"]]
 
 
-def test_an_early_kernel_nobody_used_is_stopped_at_exit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cache", ["user-cache", "no-cache"])
+def test_an_early_kernel_nobody_used_is_stopped_at_exit(tmp_path: Path, cache: str) -> None:
     """The exit handler reaps it and removes its runtime directory (checked before Python's own exit could),
-    which is a temporary one only where the per-user cache cannot hold the kernel's files."""
-    no_cache = "\n    from constructs_lib import jsii_kernel_process\n    jsii_kernel_process.cached_runtime = lambda: None"
-    code = no_cache + START_EARLY + textwrap.indent(
+    a temporary one only where the per-user cache cannot hold the kernel's files."""
+    code = "\n    from constructs_lib import jsii_kernel_process"
+    if cache == "no-cache":
+        code += "\n    jsii_kernel_process.cached_runtime = lambda: None"
+    code += START_EARLY + textwrap.indent(
         textwrap.dedent(
             """
             import atexit
-            runtime = jsii_kernel_process._early.runtime.name
+            temporary = jsii_kernel_process._early.runtime
             atexit._run_exitfuncs()
             try:
                 os.waitpid(early, os.WNOHANG)
                 reaped = False
             except ChildProcessError:
                 reaped = True
-            print("stopped", reaped, os.path.exists(runtime), flush=True)
+            left = temporary is not None and os.path.exists(temporary.name)
+            print("stopped", reaped, temporary is not None, left, flush=True)
             os._exit(0)
             """
         ),
@@ -165,11 +169,8 @@ def test_an_early_kernel_nobody_used_is_stopped_at_exit(tmp_path: Path) -> None:
     )
     result = run(code, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert next(line.split() for line in result.stdout.splitlines() if line.startswith("stopped")) == [
-        "stopped",
-        "True",
-        "False",
-    ]
+    stopped = next(line.split() for line in result.stdout.splitlines() if line.startswith("stopped"))
+    assert stopped == ["stopped", "True", str(cache == "no-cache"), "False"]
 
 
 BROKEN_PRELOAD = """
@@ -281,6 +282,12 @@ def test_the_kernels_files_are_written_once_into_the_user_cache(tmp_path: Path, 
     assert Path(program).stat().st_mtime_ns == written
     builds = Path(program).parents[2]
     assert [path.name for path in builds.iterdir()] == [Path(program).parents[1].name]  # nothing partial left
+
+    for damage in (lambda: Path(program).write_bytes(b""), lambda: Path(program).unlink()):
+        damage()  # a crash before the files reached the disk, a cleaner
+        assert jsii_kernel_process.cached_runtime() == program
+        assert Path(program).read_bytes() == (embedded / "lib__program.js").read_bytes()
+        assert [path.name for path in builds.iterdir()] == [Path(program).parents[1].name]
 
 
 def test_without_a_writable_cache_the_kernels_files_have_no_cached_place(

@@ -43,9 +43,11 @@ def extracted_but_not_indexed(root: Path) -> None:
 def test_warm_jsii_cache_waits_until_jsii_has_indexed_the_provider(tmp_path: Path) -> None:
     root = tmp_path / "jsii-package-cache"
     extracted_but_not_indexed(root)
+    index = "@cdktf/provider-google/*/*/.jsii.runtime.v*.json"
+    assert not list(root.glob(index))
     result = run_python(
         "from constructs_lib.provider_import import warm_jsii_cache; exit(not warm_jsii_cache())",
         JSII_RUNTIME_PACKAGE_CACHE_ROOT=str(root),
     )
     assert result.returncode == 0, result.stderr
-    assert list(root.glob("@cdktf/provider-google/*/*/.jsii.runtime.v*.json"))
+    assert list(root.glob(index))

@@ -31,7 +31,7 @@ NOT_RUN = {
     "make unit": "runs this test suite",
     ".venv/bin/python -m pytest --snapshot-update": "runs this test suite and rewrites snapshots",
     ".venv/bin/python -m pytest -n 0 tests/test_x.py": "a template: one test module, in this process",
-    "make scan": "checkov on two synths takes minutes; tests/test_security_scan.py covers the scan",
+    "make scan": "make test runs it after pytest (Checkov on three synths); tests/test_security_scan.py covers the script",
     "make diff STACK=region-us-central1": "terraform plan needs the provider registry and Google credentials",
     "make deploy": "deploys to Google Cloud",
     'TFE_TOKEN=… npx cdktf deploy --app ".venv/bin/python tfc_bootstrap.py" --output cdktf.out.bootstrap tfc-bootstrap': "deploys to Terraform Cloud",
