@@ -271,7 +271,7 @@ def cached_runtime() -> str | None:
     """The kernel's ``lib/program.js`` in the per-user cache, written there on first use (None: not possible).
 
     One directory per jsii build (its path, and the size and time of its embedded
-    files), published whole by a rename, so two runs at once never start a kernel
+    ``lib/program.js``), published whole by a rename, so two runs at once never start a kernel
     from half-written files. A directory whose files differ in size from jsii's
     (a crash before they reached the disk, a cleaner) is replaced."""
     try:

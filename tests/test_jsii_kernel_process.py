@@ -266,7 +266,7 @@ def test_calls_that_return_nothing_do_not_wait_and_their_failure_stops_the_next_
 
 
 def test_the_kernels_files_are_written_once_into_the_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Not a temporary directory per run: a run a signal ends (no exit handlers) leaves nothing in TMPDIR."""
+    """Not a temporary directory per run, which a run a signal ends (no exit handlers) left in TMPDIR."""
     import jsii
 
     from constructs_lib import jsii_kernel_process
