@@ -300,6 +300,13 @@ MUTATIONS = (
         "            pass",
         ("tests/test_main.py::test_rule_violation_fails_synth_with_one_line_per_finding_and_keeps_output",),
     ),
+    Mutation(
+        "kernel-runtime-in-a-temporary-directory-per-run",
+        "constructs_lib/jsii_kernel_process.py",
+        "    program, runtime = cached_runtime(), None",
+        "    program, runtime = None, None",
+        ("tests/test_output_directory.py::test_interrupt_mid_synth_is_one_line_and_keeps_the_earlier_synth",),
+    ),
     # Stacks wiring the deployment file into constructs
     Mutation(
         "capacity-scaler-not-passed-to-the-global-backend",
