@@ -409,11 +409,22 @@ def start_kernel() -> bool:
 
 
 #: The jsii assemblies the app loads: (directory under the jsii package cache, distribution).
-CACHED_ASSEMBLIES = (
+_CACHED_ASSEMBLIES = (
     (tuple(TOOLKIT.google_assembly.split("/")), TOOLKIT.google_distribution),
     ((TOOLKIT.core,), TOOLKIT.core_distribution),
     (("constructs",), "constructs"),
 )
+
+
+def cached_packages(root: str) -> list[str]:
+    """Where jsii's package cache under ``root`` keeps each assembly the app loads, at its installed
+    version (one directory per tarball hash below it)."""
+    import importlib.metadata
+
+    return [
+        os.path.join(root, *directory, importlib.metadata.version(distribution))
+        for directory, distribution in _CACHED_ASSEMBLIES
+    ]
 
 
 def jsii_package_cache_root(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str:
@@ -440,7 +451,7 @@ def jsii_package_cache_root(environ: Mapping[str, str] | None = None, platform: 
 def warm_jsii_cache(timeout: float = 180.0) -> bool:
     """Load the provider's assembly and wait until jsii has indexed it in its package cache.
 
-    True once every assembly of ``CACHED_ASSEMBLIES`` has its runtime index
+    True once every assembly of ``cached_packages`` has its runtime index
     (or had one already). False, with one ``warning:`` line, when jsii's
     package cache is disabled, on timeout, or when anything goes wrong: a cold
     cache only makes the first synths slower, so this never fails an install.
@@ -449,13 +460,8 @@ def warm_jsii_cache(timeout: float = 180.0) -> bool:
         _warn_once("jsii package cache is disabled (JSII_RUNTIME_PACKAGE_CACHE); nothing to warm")
         return False
     try:
-        import importlib.metadata
-
         root = jsii_package_cache_root()
-        patterns = [
-            os.path.join(root, *directory, importlib.metadata.version(distribution), "*", ".jsii.runtime.v*.json")
-            for directory, distribution in CACHED_ASSEMBLIES
-        ]
+        patterns = [os.path.join(package, "*", ".jsii.runtime.v*.json") for package in cached_packages(root)]
         install()
         importlib.import_module(f"{PACKAGE}._jsii")  # extracts into the cache; jsii starts indexing if needed
         deadline = time.monotonic() + timeout

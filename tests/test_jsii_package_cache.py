@@ -7,12 +7,11 @@ distribution can run this slow test (~3 s: jsii indexes the provider's 98 MB
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import shutil
 from pathlib import Path
 
-from constructs_lib.provider_import import CACHED_ASSEMBLIES, jsii_package_cache_root
+from constructs_lib.provider_import import cached_packages, jsii_package_cache_root
 from tests.test_provider_import import run_python
 
 RUNTIME_INDEX_FILES = (".jsii.runtime.v*", ".jsii.runtime-index.v*", ".jsii.runtime-defs.v*")
@@ -26,12 +25,12 @@ def extracted_but_not_indexed(root: Path) -> None:
     leaves behind. Without a user cache on this file system, ``root`` stays
     empty and jsii extracts the packages first (~1 s more).
     """
-    for directory, distribution in CACHED_ASSEMBLIES:
-        package = os.path.join(*directory, importlib.metadata.version(distribution))
+    user_cache = jsii_package_cache_root()
+    for package in cached_packages(user_cache):
         try:
             shutil.copytree(
-                Path(jsii_package_cache_root(), package),
-                root / package,
+                package,
+                root / os.path.relpath(package, user_cache),
                 copy_function=os.link,
                 ignore=shutil.ignore_patterns(*RUNTIME_INDEX_FILES),
             )

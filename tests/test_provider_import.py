@@ -291,7 +291,7 @@ def test_warming_the_cache_never_fails_an_install() -> None:
     result = run_python(
         """
         import constructs_lib.provider_import as provider_import
-        provider_import.CACHED_ASSEMBLIES = ((("x",), "no-such-distribution"),)
+        provider_import._CACHED_ASSEMBLIES = ((("x",), "no-such-distribution"),)
         print(provider_import.warm_jsii_cache(timeout=1))
         """
     )
