@@ -253,9 +253,10 @@ def _runtime_files(embedded: str) -> dict[str, str]:
     return {os.path.join(embedded, resource): filename.replace("/", os.sep) for resource, filename in files.items()}
 
 
-def _write_runtime(directory: str) -> str:
-    """jsii's embedded runtime files, laid out as ``_NodeProcess._jsii_runtime`` does; the kernel's path."""
-    for packed_path, filename in _runtime_files(_embedded_runtime_dir()).items():
+def _write_runtime(directory: str, files: dict[str, str]) -> str:
+    """jsii's embedded runtime ``files`` (:func:`_runtime_files`), laid out as ``_NodeProcess._jsii_runtime``
+    does; the kernel's path."""
+    for packed_path, filename in files.items():
         target = os.path.join(directory, filename)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(packed_path, "rb") as packed, open(target, "wb") as unpacked:
@@ -277,8 +278,9 @@ def cached_runtime() -> str | None:
     try:
         embedded = _embedded_runtime_dir()
         files = _runtime_files(embedded)
-        sizes = {filename: os.stat(packed).st_size for packed, filename in files.items()}
-        program_stat = os.stat(os.path.join(embedded, "lib__program.js"))
+        stats = {filename: os.stat(packed) for packed, filename in files.items()}
+        sizes = {filename: stat.st_size for filename, stat in stats.items()}
+        program_stat = stats[os.path.join("lib", "program.js")]
         build = f"{os.path.realpath(embedded)}\0{program_stat.st_size}\0{program_stat.st_mtime_ns}"
         directory = os.path.join(cache_root(), RUNTIME_CACHE_DIR, hashlib.sha256(os.fsencode(build)).hexdigest()[:16])
         if _holds(directory, sizes):
@@ -286,7 +288,7 @@ def cached_runtime() -> str | None:
         os.makedirs(os.path.dirname(directory), mode=0o700, exist_ok=True)
         staging = tempfile.mkdtemp(dir=os.path.dirname(directory), suffix=".partial")
         try:
-            _write_runtime(staging)
+            _write_runtime(staging, files)
             if os.path.isdir(directory) and not _holds(directory, sizes):
                 stale = f"{staging}.stale"
                 os.rename(directory, stale)  # out of the way in one step, then removed
@@ -335,7 +337,7 @@ def start_early(packages: Sequence[str]) -> bool:
     try:
         if program is None:
             runtime = tempfile.TemporaryDirectory()
-            program = _write_runtime(runtime.name)
+            program = _write_runtime(runtime.name, _runtime_files(_embedded_runtime_dir()))
         kernel = _spawn(program)
     except Exception:  # noqa: BLE001 - an optimisation: jsii starts its kernel as always
         if runtime is not None:
